@@ -1,0 +1,60 @@
+using IsoCluster.Gateway.Serving;
+using IsoCluster.Grains.Hosting;
+
+namespace IsoCluster.Gateway.Hosting;
+
+/// <summary>Builds the gateway application from command-line arguments; shared by Program and the end-to-end tests.</summary>
+public static class GatewayApplication
+{
+    /// <summary>
+    /// Parses <paramref name="args"/> and builds the application. Throws <see cref="SettingsException"/> naming
+    /// every bad flag; invalid option values surface when the host starts.
+    /// </summary>
+    public static WebApplication Create(IReadOnlyList<string> args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var commandLine = CommandLine.Parse(args, GatewaySettings.All, GatewaySettings.HostFlags);
+        if (commandLine.Errors.Count > 0)
+        {
+            throw new SettingsException(commandLine.Errors);
+        }
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [.. commandLine.PassThroughArgs] });
+        builder.Configuration.AddInMemoryCollection(commandLine.Values);
+        var configuration = builder.Configuration;
+
+        var modeText = configuration[$"{GatewayOptions.SectionName}:{nameof(GatewayOptions.Mode)}"];
+        var mode = GatewayMode.Embedded;
+        if (!string.IsNullOrEmpty(modeText) && !Enum.TryParse(modeText, ignoreCase: true, out mode))
+        {
+            throw new SettingsException([$"--mode (Gateway:Mode) must be embedded or client, not '{modeText}'"]);
+        }
+
+        if (mode == GatewayMode.Embedded)
+        {
+            builder.UseOrleans(silo => silo.UseIsoClusterLocalhostClustering(configuration).AddIsoClusterGrains(configuration));
+        }
+        else
+        {
+            var cluster = LocalClusterSettings.From(configuration);
+            builder.UseOrleansClient(client => client.UseLocalhostClustering(cluster.GatewayPort, cluster.ServiceId, cluster.ClusterId));
+        }
+
+        builder.Services.AddIsoGateway(configuration);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.MapIsoGateway();
+        return app;
+    }
+}
+
+/// <summary>Settings that keep the gateway from starting, each naming the flag.</summary>
+public sealed class SettingsException : Exception
+{
+    /// <summary>Creates the exception from one message per problem.</summary>
+    public SettingsException(IReadOnlyList<string> problems)
+        : base(string.Join(Environment.NewLine, problems)) => Problems = problems;
+
+    /// <summary>One message per problem.</summary>
+    public IReadOnlyList<string> Problems { get; }
+}

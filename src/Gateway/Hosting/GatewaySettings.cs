@@ -1,0 +1,22 @@
+using IsoCluster.Grains.Hosting;
+
+namespace IsoCluster.Gateway.Hosting;
+
+/// <summary>The gateway's settings: its own, then those of the silo it embeds.</summary>
+internal static class GatewaySettings
+{
+    /// <summary>Flags that belong to ASP.NET Core's host and pass through to it.</summary>
+    public static readonly string[] HostFlags = ["urls", "environment", "contentRoot", "applicationName"];
+
+    public static IReadOnlyList<Setting> All { get; } =
+    [
+        new("urls", "urls", SettingKind.Value, "http://localhost:5000", "addresses the gateway listens on, ';'-separated (ASP.NET Core)"),
+        new("mode", "Gateway:Mode", SettingKind.Value, "embedded", "embedded: run a silo in this process; client: join the cluster at --orleans-gateway-port"),
+        new("max-ranges", "Gateway:MaxRanges", SettingKind.Value, "16", "most ranges one request may ask for; more get the whole ISO (200)"),
+        .. SiloSettings.All,
+    ];
+
+    public const string Usage =
+        "IsoCluster gateway: serves /iso/<MAC>/<name>.iso with each machine's kernel parameters patched in.\n" +
+        "Usage: dotnet run --project src/Gateway -- --urls http://127.0.0.1:8080 --iso-upstream-url <url> --hardware-file <file> [flags]";
+}

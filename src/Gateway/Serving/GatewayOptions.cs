@@ -1,0 +1,30 @@
+namespace IsoCluster.Gateway.Serving;
+
+/// <summary>How the gateway serves ISOs (configuration section <c>Gateway</c>).</summary>
+public sealed class GatewayOptions
+{
+    /// <summary>The configuration section these options bind to.</summary>
+    public const string SectionName = "Gateway";
+
+    /// <summary>
+    /// <c>embedded</c> hosts a silo in the gateway process (one command runs everything); <c>client</c> joins an
+    /// external cluster as an Orleans client. Default: embedded.
+    /// </summary>
+    public GatewayMode Mode { get; set; } = GatewayMode.Embedded;
+
+    /// <summary>
+    /// The most ranges one request may ask for; a request with more gets the whole ISO (200), which RFC 9110
+    /// §14.2 allows. Default: 16.
+    /// </summary>
+    public int MaxRanges { get; set; } = 16;
+}
+
+/// <summary>Whether the gateway process hosts a silo.</summary>
+public enum GatewayMode
+{
+    /// <summary>A silo runs inside the gateway process with localhost clustering.</summary>
+    Embedded = 0,
+
+    /// <summary>The gateway is a pure Orleans client of an external cluster.</summary>
+    Client = 1,
+}

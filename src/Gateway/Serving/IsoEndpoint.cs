@@ -1,0 +1,336 @@
+using System.Buffers;
+using System.Text;
+using IsoCluster.Gateway.Ranges;
+using IsoCluster.Grains.Machines;
+using IsoCluster.Grains.SourceIso;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace IsoCluster.Gateway.Serving;
+
+/// <summary>
+/// Serves <c>GET</c>/<c>HEAD /iso/{mac}/{name}.iso</c>: the upstream ISO with the machine's kernel parameters
+/// laid over the magic string, with RFC 9110 range and conditional semantics.
+/// </summary>
+/// <remarks>
+/// The request pipeline, top to bottom:
+/// 1. Method and path: 405 for other methods, 404 for names not ending in .iso, 400 for a bad MAC.
+/// 2. Boot plan from the machine's grain: source ISO and kernel parameters (404/400/403/503/500).
+/// 3. Current version of the source ISO from its grain (502/504 when the upstream fails).
+/// 4. Validators and preconditions: per-machine, per-version strong ETag; 304 and 412.
+/// 5. Range: 200, 206 (single or multipart/byteranges) or 416.
+/// 6. First bytes read before any header is sent, so an upstream failure is still a clean 5xx.
+/// 7. Body streamed chunk by chunk with the next chunk prefetched; never the whole ISO in memory.
+/// </remarks>
+internal sealed partial class IsoEndpoint
+{
+    private const string IsoContentType = "application/x-iso9660-image";
+
+    private readonly IGrainFactory _grains;
+    private readonly GatewayOptions _options;
+    private readonly GatewayMetrics _metrics;
+    private readonly ILogger<IsoEndpoint> _logger;
+
+    public IsoEndpoint(IGrainFactory grains, IOptions<GatewayOptions> options, GatewayMetrics metrics, ILogger<IsoEndpoint> logger)
+    {
+        _grains = grains;
+        _options = options.Value;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    public async Task HandleAsync(HttpContext context, string mac, string file)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        var aborted = context.RequestAborted;
+
+        // 1. Method and path.
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+        {
+            response.Headers.Allow = "GET, HEAD";
+            await WriteErrorAsync(context, new IsoFailure(StatusCodes.Status405MethodNotAllowed, $"{request.Method} is not allowed; use GET or HEAD"));
+            return;
+        }
+
+        if (!file.EndsWith(".iso", StringComparison.OrdinalIgnoreCase))
+        {
+            await WriteErrorAsync(context, new IsoFailure(StatusCodes.Status404NotFound, $"'{file}' is not an ISO: the path must end in .iso"));
+            return;
+        }
+
+        if (!MacAddress.TryParse(mac, out var machine, out var macError))
+        {
+            await WriteErrorAsync(context, IsoFailure.BadMac(macError ?? $"'{mac}' is not a MAC address"));
+            return;
+        }
+
+        var macText = machine.ToString();
+
+        BootPlan plan;
+        IsoVersion version;
+        try
+        {
+            // 2. Boot plan.
+            var planResult = await _grains.GetGrain<IMachineGrain>(machine.ToString())
+                .GetBootPlanAsync(request.Query["sourceISO"].FirstOrDefault(), aborted);
+            if (planResult.Plan is null)
+            {
+                await FailAsync(context, macText, null, IsoFailure.From(planResult.Status, planResult.Reason));
+                return;
+            }
+
+            plan = planResult.Plan;
+
+            // 3. Source ISO version.
+            var versionResult = await _grains.GetGrain<ISourceIsoGrain>(plan.Source.GrainKey).GetVersionAsync(aborted);
+            if (versionResult.Version is null)
+            {
+                await FailAsync(context, macText, plan.Source, IsoFailure.From(versionResult.Status, versionResult.Reason));
+                return;
+            }
+
+            version = versionResult.Version;
+        }
+        catch (TimeoutException)
+        {
+            await FailAsync(context, macText, null, IsoFailure.ClusterTimeout("boot plan or ISO version"));
+            return;
+        }
+        catch (OrleansException ex)
+        {
+            await FailAsync(context, macText, null, IsoFailure.ClusterUnavailable(ex.GetType().Name));
+            return;
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            LogClientGone(_logger, macText);
+            return;
+        }
+
+        var overlay = PatchOverlay.TryCreate(plan.KernelParams, version.MagicLength);
+        if (overlay is null)
+        {
+            await FailAsync(context, macText, plan.Source, new IsoFailure(
+                StatusCodes.Status500InternalServerError,
+                $"{machine}: kernel parameters are {plan.KernelParams.Length} bytes, longer than the {version.MagicLength}-byte magic string"));
+            return;
+        }
+
+        // 4. Validators and preconditions.
+        var etag = $"\"{version.Id}-{plan.PatchTag}\"";
+        var headers = response.Headers;
+        headers.AcceptRanges = "bytes";
+        headers.ETag = etag;
+        if (version.LastModified is { } lastModified)
+        {
+            headers.LastModified = HeaderUtilities.FormatDate(lastModified);
+        }
+
+        var requestHeaders = request.Headers;
+        var preconditions = Preconditions.Evaluate(
+            requestHeaders.IfMatch,
+            requestHeaders.IfUnmodifiedSince,
+            requestHeaders.IfNoneMatch,
+            requestHeaders.IfModifiedSince,
+            requestHeaders.IfRange,
+            etag,
+            version.LastModified);
+        if (preconditions.Outcome == PreconditionOutcome.NotModified)
+        {
+            response.StatusCode = StatusCodes.Status304NotModified;
+            _metrics.RequestServed(StatusCodes.Status304NotModified);
+            return;
+        }
+
+        if (preconditions.Outcome == PreconditionOutcome.PreconditionFailed)
+        {
+            await WriteErrorAsync(context, new IsoFailure(StatusCodes.Status412PreconditionFailed, "a precondition (If-Match or If-Unmodified-Since) failed"));
+            return;
+        }
+
+        // 5. Range.
+        var ranges = preconditions.HonourRange
+            ? RangeHeader.Parse(requestHeaders.Range, version.Length, _options.MaxRanges)
+            : RangeRequest.Full;
+        if (ranges.Kind == RangeRequestKind.Unsatisfiable)
+        {
+            headers.ContentRange = ByteRange.UnsatisfiedContentRange(version.Length);
+            await WriteErrorAsync(context, new IsoFailure(StatusCodes.Status416RangeNotSatisfiable, $"no requested range is within the {version.Length}-byte ISO"));
+            return;
+        }
+
+        var reader = new IsoBodyReader(_grains, version, overlay, aborted);
+        MultipartByteRanges? multipart = null;
+        ByteRange first;
+        if (ranges.Kind == RangeRequestKind.Full)
+        {
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = IsoContentType;
+            response.ContentLength = version.Length;
+            first = new ByteRange(0, version.Length);
+        }
+        else if (ranges.Ranges.Count == 1)
+        {
+            first = ranges.Ranges[0];
+            response.StatusCode = StatusCodes.Status206PartialContent;
+            response.ContentType = IsoContentType;
+            response.ContentLength = first.Length;
+            headers.ContentRange = first.ToContentRange(version.Length);
+        }
+        else
+        {
+            multipart = new MultipartByteRanges(ranges.Ranges, IsoContentType, version.Length);
+            first = ranges.Ranges[0];
+            response.StatusCode = StatusCodes.Status206PartialContent;
+            response.ContentType = multipart.ContentType;
+            response.ContentLength = multipart.ContentLength;
+        }
+
+        if (HttpMethods.IsHead(request.Method) || version.Length == 0)
+        {
+            _metrics.RequestServed(response.StatusCode);
+            return;
+        }
+
+        // 6. First bytes before headers.
+        ChunkReadResult firstPiece;
+        try
+        {
+            firstPiece = await reader.ReadFirstAsync(first);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            headers.ContentRange = default;
+            await FailAsync(context, macText, plan.Source, ex is TimeoutException ? IsoFailure.ClusterTimeout("chunk read") : IsoFailure.ClusterUnavailable(ex.GetType().Name));
+            return;
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            LogClientGone(_logger, macText);
+            return;
+        }
+
+        if (firstPiece.Status != UpstreamStatus.Ok)
+        {
+            await InvalidateIfChangedAsync(version, firstPiece.Status);
+            headers.ContentRange = default;
+            await FailAsync(context, macText, plan.Source, IsoFailure.From(firstPiece.Status, firstPiece.Reason));
+            return;
+        }
+
+        // 7. Body.
+        var writer = response.BodyWriter;
+        try
+        {
+            UpstreamStatus status;
+            string? reason;
+            if (multipart is null)
+            {
+                (status, reason) = await reader.WriteAsync(writer, first, firstPiece);
+            }
+            else
+            {
+                (status, reason) = (UpstreamStatus.Ok, null);
+                var parts = multipart.Parts;
+                for (var i = 0; i < parts.Count && status == UpstreamStatus.Ok; i++)
+                {
+                    writer.Write(parts[i].Header.Span);
+                    (status, reason) = await reader.WriteAsync(writer, parts[i].Range, i == 0 ? firstPiece : null);
+                }
+
+                if (status == UpstreamStatus.Ok)
+                {
+                    writer.Write(multipart.Trailer.Span);
+                    await writer.FlushAsync(aborted);
+                }
+            }
+
+            if (status != UpstreamStatus.Ok)
+            {
+                await InvalidateIfChangedAsync(version, status);
+                LogBootFailedMidBody(_logger, macText, plan.Source.Url, status, reason);
+                _metrics.RequestServed(StatusCodes.Status502BadGateway);
+                context.Abort();
+                return;
+            }
+
+            _metrics.RequestServed(response.StatusCode);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException || aborted.IsCancellationRequested)
+        {
+            LogClientGone(_logger, macText);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            // Headers are out: the only honest signal left is a connection that ends short of Content-Length.
+            LogBootFailedMidBody(_logger, macText, plan.Source.Url, UpstreamStatus.Unreachable, ex.Message);
+            _metrics.RequestServed(StatusCodes.Status502BadGateway);
+            context.Abort();
+        }
+    }
+
+    private async Task InvalidateIfChangedAsync(IsoVersion version, UpstreamStatus status)
+    {
+        if (status == UpstreamStatus.VersionChanged)
+        {
+            await _grains.GetGrain<ISourceIsoGrain>(version.Source.GrainKey).InvalidateAsync(version.Id);
+        }
+    }
+
+    private async Task FailAsync(HttpContext context, string mac, IsoSource? source, IsoFailure failure)
+    {
+        if (failure.IsServerSide)
+        {
+            LogBootFailed(_logger, mac, source?.Url, failure.StatusCode, failure.Reason);
+        }
+        else
+        {
+            LogRequestRefused(_logger, mac, source?.Url, failure.StatusCode, failure.Reason);
+        }
+
+        if (failure.StatusCode == StatusCodes.Status503ServiceUnavailable)
+        {
+            context.Response.Headers.RetryAfter = "2";
+        }
+
+        await WriteErrorAsync(context, failure);
+    }
+
+    private async Task WriteErrorAsync(HttpContext context, IsoFailure failure)
+    {
+        _metrics.RequestServed(failure.StatusCode);
+        var response = context.Response;
+        response.StatusCode = failure.StatusCode;
+        response.ContentType = "text/plain; charset=utf-8";
+        response.Headers.ETag = default;
+        response.Headers.LastModified = default;
+        var body = Encoding.UTF8.GetBytes(failure.Reason + "\n");
+        response.ContentLength = body.Length;
+        if (HttpMethods.IsHead(context.Request.Method))
+        {
+            return;
+        }
+
+        try
+        {
+            await response.Body.WriteAsync(body, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+            // The client left; nothing to tell it.
+        }
+    }
+
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Error, Message = "Boot request for {Mac} failed with {StatusCode} (source {SourceUrl}): {Reason}")]
+    private static partial void LogBootFailed(ILogger logger, string mac, string? sourceUrl, int statusCode, string reason);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Boot request for {Mac} refused with {StatusCode} (source {SourceUrl}): {Reason}")]
+    private static partial void LogRequestRefused(ILogger logger, string mac, string? sourceUrl, int statusCode, string reason);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "Boot request for {Mac} aborted mid-body (source {SourceUrl}): {Status}: {Reason}")]
+    private static partial void LogBootFailedMidBody(ILogger logger, string mac, string sourceUrl, UpstreamStatus status, string? reason);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Debug, Message = "Client for {Mac} disconnected before the response was complete")]
+    private static partial void LogClientGone(ILogger logger, string mac);
+}

@@ -1,0 +1,42 @@
+using IsoCluster.Grains.Machines;
+using IsoCluster.Grains.SourceIso;
+
+namespace IsoCluster.Gateway.Serving;
+
+/// <summary>
+/// Why an ISO request cannot be served, and the one place where each reason becomes an HTTP status
+/// (DESIGN invariant 7: bad input is a 4xx with a reason; upstream trouble is 502/503/504).
+/// </summary>
+internal readonly record struct IsoFailure(int StatusCode, string Reason)
+{
+    public bool IsServerSide => StatusCode >= 500;
+
+    public static IsoFailure BadMac(string reason) => new(StatusCodes.Status400BadRequest, reason);
+
+    public static IsoFailure From(BootPlanStatus status, string? reason) => new(
+        status switch
+        {
+            BootPlanStatus.HardwareNotFound => StatusCodes.Status404NotFound,
+            BootPlanStatus.HardwareUnavailable => StatusCodes.Status503ServiceUnavailable,
+            BootPlanStatus.NoSourceIso => StatusCodes.Status400BadRequest,
+            BootPlanStatus.SourceNotAllowed => StatusCodes.Status403Forbidden,
+            BootPlanStatus.InvalidKernelParams or BootPlanStatus.KernelParamsTooLong => StatusCodes.Status500InternalServerError,
+            _ => StatusCodes.Status500InternalServerError,
+        },
+        reason ?? status.ToString());
+
+    public static IsoFailure From(UpstreamStatus status, string? reason) => new(
+        status switch
+        {
+            UpstreamStatus.TimedOut => StatusCodes.Status504GatewayTimeout,
+            UpstreamStatus.VersionChanged => StatusCodes.Status503ServiceUnavailable,
+            _ => StatusCodes.Status502BadGateway,
+        },
+        $"upstream: {reason ?? status.ToString()}");
+
+    public static IsoFailure ClusterTimeout(string what) =>
+        new(StatusCodes.Status504GatewayTimeout, $"the cluster did not answer in time ({what})");
+
+    public static IsoFailure ClusterUnavailable(string what) =>
+        new(StatusCodes.Status503ServiceUnavailable, $"the cluster is unavailable ({what})");
+}

@@ -1,0 +1,12 @@
+namespace IsoCluster.Grains.Machines;
+
+/// <summary>One machine, keyed by its normalized MAC (<see cref="MacAddress.ToString"/>): resolves its boot plan.</summary>
+[Alias("IsoCluster.IMachineGrain")]
+public interface IMachineGrain : IGrainWithStringKey
+{
+    /// <summary>The machine's boot plan, rebuilt when its Hardware changes.</summary>
+    /// <param name="sourceIsoOverride">The raw <c>?sourceISO=</c> value, or null when the request had none.</param>
+    /// <param name="cancellationToken">Cancels the lookup.</param>
+    [Alias("GetBootPlan")]
+    ValueTask<BootPlanResult> GetBootPlanAsync(string? sourceIsoOverride, CancellationToken cancellationToken = default);
+}

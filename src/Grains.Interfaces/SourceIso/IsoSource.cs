@@ -1,0 +1,40 @@
+namespace IsoCluster.Grains.SourceIso;
+
+/// <summary>Where a source ISO URL came from; decides which redirect targets may be followed.</summary>
+public enum IsoSourceOrigin
+{
+    /// <summary>From operator configuration: a Hardware object or <c>--iso-upstream-url</c>.</summary>
+    Operator = 0,
+
+    /// <summary>From a client's <c>?sourceISO=</c> query parameter; every hop must match the operator allowlist.</summary>
+    Client = 1,
+}
+
+/// <summary>An upstream ISO URL together with its origin. Its <see cref="GrainKey"/> names the <see cref="ISourceIsoGrain"/>.</summary>
+[GenerateSerializer, Immutable, Alias("IsoCluster.IsoSource")]
+public sealed record IsoSource(
+    [property: Id(0)] string Url,
+    [property: Id(1)] IsoSourceOrigin Origin)
+{
+    /// <summary>The key of the grain that owns this source.</summary>
+    public string GrainKey => $"{(Origin == IsoSourceOrigin.Client ? "client" : "operator")}|{Url}";
+
+    /// <summary>Parses a key produced by <see cref="GrainKey"/>.</summary>
+    public static IsoSource FromGrainKey(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var separator = key.IndexOf('|', StringComparison.Ordinal);
+        if (separator < 0)
+        {
+            throw new ArgumentException($"'{key}' is not a source ISO grain key.", nameof(key));
+        }
+
+        var origin = key.AsSpan(0, separator) switch
+        {
+            "client" => IsoSourceOrigin.Client,
+            "operator" => IsoSourceOrigin.Operator,
+            _ => throw new ArgumentException($"'{key}' has an unknown origin.", nameof(key)),
+        };
+        return new IsoSource(key[(separator + 1)..], origin);
+    }
+}

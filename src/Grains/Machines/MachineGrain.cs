@@ -1,0 +1,135 @@
+using System.Security.Cryptography;
+using IsoCluster.Grains.Hardware;
+using IsoCluster.Grains.SourceIso;
+using IsoCluster.Grains.Upstream;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace IsoCluster.Grains.Machines;
+
+/// <summary>
+/// One machine's boot plan, keyed by its normalized MAC. The plan is rebuilt only when the machine's Hardware
+/// revision changes, so the per-request cost is one in-memory Hardware lookup; the grain holds a few hundred bytes,
+/// which keeps 100,000 machines cheap.
+/// </summary>
+internal sealed partial class MachineGrain : Grain, IMachineGrain
+{
+    private readonly IHardwareSource _hardware;
+    private readonly BootOptions _bootOptions;
+    private readonly IsoOptions _isoOptions;
+    private readonly UpstreamUrlPolicy _policy;
+    private readonly ILogger<MachineGrain> _logger;
+    private readonly MacAddress _mac;
+    private readonly string _macText;
+    private string? _revision;
+    private BootPlanResult _plan = new(BootPlanStatus.HardwareNotFound, null, null);
+
+    public MachineGrain(
+        IHardwareSource hardware,
+        IOptions<BootOptions> bootOptions,
+        IOptions<IsoOptions> isoOptions,
+        UpstreamUrlPolicy policy,
+        ILogger<MachineGrain> logger)
+    {
+        _hardware = hardware;
+        _bootOptions = bootOptions.Value;
+        _isoOptions = isoOptions.Value;
+        _policy = policy;
+        _logger = logger;
+        _macText = this.GetPrimaryKeyString();
+        _mac = MacAddress.Parse(_macText);
+    }
+
+    public async ValueTask<BootPlanResult> GetBootPlanAsync(string? sourceIsoOverride, CancellationToken cancellationToken = default)
+    {
+        var lookup = await _hardware.FindAsync(_mac, cancellationToken);
+        if (lookup.Machine is null)
+        {
+            _revision = null;
+            return lookup.Status == HardwareLookupStatus.Unavailable
+                ? new BootPlanResult(BootPlanStatus.HardwareUnavailable, null, lookup.Reason ?? "the Hardware source is unavailable")
+                : new BootPlanResult(BootPlanStatus.HardwareNotFound, null, lookup.Reason ?? $"no Hardware has an interface with MAC {_mac}");
+        }
+
+        if (lookup.Machine.Revision != _revision)
+        {
+            _plan = BuildPlan(lookup.Machine);
+            _revision = lookup.Machine.Revision;
+        }
+
+        if (sourceIsoOverride is null)
+        {
+            return _plan;
+        }
+
+        // The query parameter replaces only the source; a broken command line stays broken whatever the source.
+        if (_plan.Status is BootPlanStatus.InvalidKernelParams or BootPlanStatus.KernelParamsTooLong)
+        {
+            return _plan;
+        }
+
+        if (!UpstreamUrlPolicy.TryParseHttpUrl(sourceIsoOverride, out var url, out var reason) || !_policy.IsAllowedForClient(url))
+        {
+            return new BootPlanResult(
+                BootPlanStatus.SourceNotAllowed,
+                null,
+                $"sourceISO '{sourceIsoOverride}' is not allowed: {(reason.Length > 0 ? reason : "it matches no --iso-source-allow prefix")}");
+        }
+
+        var (kernelParams, patchTag) = _plan.Plan is { } plan ? (plan.KernelParams, plan.PatchTag) : BuildKernelParams(lookup.Machine);
+        return new BootPlanResult(BootPlanStatus.Ready, new BootPlan(new IsoSource(sourceIsoOverride, IsoSourceOrigin.Client), kernelParams, patchTag), null);
+    }
+
+    private BootPlanResult BuildPlan(MachineRecord machine)
+    {
+        var built = KernelParams.Build(machine, _bootOptions);
+        if (!built.IsSuccess)
+        {
+            LogInvalidKernelParams(_logger, _macText, machine.HardwareName, built.Error);
+            return new BootPlanResult(BootPlanStatus.InvalidKernelParams, null, built.Error);
+        }
+
+        var (kernelParams, patchTag) = BuildKernelParams(machine);
+        if (kernelParams.Length > _isoOptions.MagicString.Length)
+        {
+            var reason = $"{_mac}: kernel parameters are {kernelParams.Length} bytes, longer than the {_isoOptions.MagicString.Length}-byte magic string; they are never truncated";
+            LogKernelParamsTooLong(_logger, _macText, machine.HardwareName, kernelParams.Length, _isoOptions.MagicString.Length);
+            return new BootPlanResult(BootPlanStatus.KernelParamsTooLong, null, reason);
+        }
+
+        var sourceUrl = machine.Interface.SourceIso ?? _isoOptions.UpstreamUrl;
+        if (string.IsNullOrEmpty(sourceUrl))
+        {
+            return new BootPlanResult(
+                BootPlanStatus.NoSourceIso,
+                null,
+                $"no source ISO for {_mac}: Hardware '{machine.HardwareName}' spec.interfaces[{machine.Interface.Index}].isoboot.sourceISO is not set and there is no --iso-upstream-url");
+        }
+
+        if (!UpstreamUrlPolicy.TryParseHttpUrl(sourceUrl, out _, out var reason2))
+        {
+            return new BootPlanResult(
+                BootPlanStatus.NoSourceIso,
+                null,
+                $"no usable source ISO for {_mac} (Hardware '{machine.HardwareName}'): {reason2}");
+        }
+
+        LogPlanBuilt(_logger, _macText, machine.HardwareName, machine.Revision, sourceUrl);
+        return new BootPlanResult(BootPlanStatus.Ready, new BootPlan(new IsoSource(sourceUrl, IsoSourceOrigin.Operator), kernelParams, patchTag), null);
+    }
+
+    private (byte[] KernelParams, string PatchTag) BuildKernelParams(MachineRecord machine)
+    {
+        var bytes = KernelParams.Build(machine, _bootOptions).ToAscii();
+        return (bytes, Convert.ToHexStringLower(SHA256.HashData(bytes).AsSpan(0, 6)));
+    }
+
+    [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "Boot plan for {Mac} (Hardware {HardwareName}, revision {Revision}) built: source {SourceUrl}")]
+    private static partial void LogPlanBuilt(ILogger logger, string mac, string hardwareName, string revision, string sourceUrl);
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Error, Message = "Kernel parameters for {Mac} (Hardware {HardwareName}) refused: {Reason}")]
+    private static partial void LogInvalidKernelParams(ILogger logger, string mac, string hardwareName, string? reason);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Error, Message = "Kernel parameters for {Mac} (Hardware {HardwareName}) are {Length} bytes, longer than the {MagicLength}-byte magic string")]
+    private static partial void LogKernelParamsTooLong(ILogger logger, string mac, string hardwareName, int length, int magicLength);
+}

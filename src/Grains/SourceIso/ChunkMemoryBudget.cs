@@ -1,0 +1,142 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Options;
+
+namespace IsoCluster.Grains.SourceIso;
+
+/// <summary>
+/// Holds this silo's cached chunks to <see cref="CacheOptions.Size"/> (DESIGN invariant 5): a least-recently-read
+/// list over every chunk buffer of every chunk grain activation on the silo. Each silo has its own budget, so
+/// cache capacity grows with the number of silos.
+/// </summary>
+public sealed class ChunkMemoryBudget
+{
+    private readonly long _capacity;
+    private readonly LinkedList<CachedChunk> _recency = new();
+    private readonly Lock _lock = new();
+    private long _used;
+
+    /// <summary>Creates the budget for this silo.</summary>
+    public ChunkMemoryBudget(IOptions<CacheOptions> options, IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        _capacity = options.Value.Size.Bytes;
+        var meter = meterFactory.Create(GrainsMetrics.MeterName);
+        meter.CreateObservableGauge("isocluster.cache.bytes", () => UsedBytes, "By", "Bytes of upstream chunks cached on this silo.");
+        meter.CreateObservableGauge("isocluster.cache.chunks", () => Count, "{chunk}", "Chunks cached on this silo.");
+    }
+
+    /// <summary>Bytes currently held.</summary>
+    public long UsedBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _used;
+            }
+        }
+    }
+
+    /// <summary>Chunks currently held.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _recency.Count;
+            }
+        }
+    }
+
+    /// <summary>Takes a freshly fetched chunk in, evicting the least recently read chunks beyond the capacity.</summary>
+    public void Admit(CachedChunk chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        lock (_lock)
+        {
+            _recency.AddFirst(chunk.Node);
+            _used += chunk.Bytes;
+            while (_used > _capacity && _recency.Last is { } oldest && oldest != chunk.Node)
+            {
+                Remove(oldest.Value);
+            }
+        }
+    }
+
+    /// <summary>Marks a chunk as just read. Returns false when it was evicted and must be fetched again.</summary>
+    public bool Touch(CachedChunk chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        lock (_lock)
+        {
+            if (chunk.Node.List is null)
+            {
+                return false;
+            }
+
+            _recency.Remove(chunk.Node);
+            _recency.AddFirst(chunk.Node);
+            return true;
+        }
+    }
+
+    /// <summary>Lets go of a chunk whose grain is deactivating.</summary>
+    public void Release(CachedChunk chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        lock (_lock)
+        {
+            if (chunk.Node.List is not null)
+            {
+                Remove(chunk);
+            }
+        }
+    }
+
+    private void Remove(CachedChunk chunk)
+    {
+        _recency.Remove(chunk.Node);
+        _used -= chunk.Bytes;
+        chunk.Evict();
+    }
+}
+
+/// <summary>One cached chunk buffer, owned by a chunk grain activation and accounted by <see cref="ChunkMemoryBudget"/>.</summary>
+public sealed class CachedChunk
+{
+    private volatile byte[]? _buffer;
+
+    /// <summary>Wraps <paramref name="buffer"/> whose bytes at <paramref name="dataOffset"/> are the chunk.</summary>
+    public CachedChunk(byte[] buffer, int dataOffset, int dataLength, long[] occurrenceStarts)
+    {
+        _buffer = buffer;
+        DataOffset = dataOffset;
+        DataLength = dataLength;
+        OccurrenceStarts = occurrenceStarts;
+        Bytes = buffer.Length;
+        Node = new LinkedListNode<CachedChunk>(this);
+    }
+
+    /// <summary>Bytes charged to the budget.</summary>
+    public long Bytes { get; }
+
+    /// <summary>Absolute ISO offsets of magic-string occurrences overlapping the chunk.</summary>
+    public long[] OccurrenceStarts { get; }
+
+    /// <summary>The chunk's bytes, or empty once evicted.</summary>
+    public ReadOnlyMemory<byte> Data => _buffer is { } buffer ? buffer.AsMemory(DataOffset, DataLength) : ReadOnlyMemory<byte>.Empty;
+
+    /// <summary>Whether the bytes are still held.</summary>
+    public bool IsEvicted => _buffer is null;
+
+    internal int DataOffset { get; }
+
+    internal int DataLength { get; }
+
+    internal LinkedListNode<CachedChunk> Node { get; }
+
+    // Readers already holding Data keep the array alive until they finish; the cache just stops referencing it.
+    internal void Evict() => _buffer = null;
+}

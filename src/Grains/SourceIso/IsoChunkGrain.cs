@@ -1,0 +1,137 @@
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text;
+using IsoCluster.Grains.Upstream;
+using Microsoft.Extensions.Options;
+
+namespace IsoCluster.Grains.SourceIso;
+
+/// <summary>
+/// Caches one chunk of one ISO version. The grain is not reentrant on purpose: concurrent misses of the same
+/// chunk queue behind the one upstream fetch (DESIGN invariant 4), while other chunks live in other activations
+/// and are never blocked by it. Activations spread over the silos, and so does the cache memory.
+/// </summary>
+/// <remarks>
+/// The fetch reads the chunk plus magic-length-minus-one bytes on either side, so that occurrences straddling
+/// the chunk's edges are found without touching the neighbouring chunks.
+/// </remarks>
+[CollectionAgeLimit(Hours = 6)]
+internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
+{
+    private readonly ChunkMemoryBudget _budget;
+    private readonly UpstreamClient _upstream;
+    private readonly byte[] _magic;
+    private readonly Counter<long> _fetches;
+    private readonly Counter<long> _fetchedBytes;
+    private readonly long _index;
+    private CachedChunk? _chunk;
+
+    public IsoChunkGrain(ChunkMemoryBudget budget, UpstreamClient upstream, IOptions<IsoOptions> options, IMeterFactory meterFactory)
+    {
+        _budget = budget;
+        _upstream = upstream;
+        _magic = Encoding.ASCII.GetBytes(options.Value.MagicString);
+        var meter = meterFactory.Create(GrainsMetrics.MeterName);
+        _fetches = meter.CreateCounter<long>("isocluster.upstream.chunk_fetches", "{fetch}", "Chunk fetches sent to upstreams.");
+        _fetchedBytes = meter.CreateCounter<long>("isocluster.upstream.bytes", "By", "Bytes read from upstreams.");
+        var key = this.GetPrimaryKeyString();
+        _index = long.Parse(key.AsSpan(key.LastIndexOf('/') + 1), NumberStyles.None, CultureInfo.InvariantCulture);
+    }
+
+    public async ValueTask<ChunkReadResult> ReadAsync(IsoVersion version, int offset, int count, CancellationToken cancellationToken = default)
+    {
+        var chunkStart = _index * version.ChunkSize;
+        var chunkLength = (int)Math.Min(version.ChunkSize, version.Length - chunkStart);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(offset + (long)count, chunkLength, nameof(count));
+
+        var chunk = _chunk;
+        var data = chunk?.Data ?? ReadOnlyMemory<byte>.Empty;
+        if (chunk is null || data.Length != chunkLength || !_budget.Touch(chunk))
+        {
+            // The fetch is shared by every queued reader, so one reader's cancellation must not abort it.
+            var (fetched, failure) = await FetchAsync(version, chunkStart, chunkLength);
+            if (fetched is null)
+            {
+                return new ChunkReadResult(failure.Status, ReadOnlyMemory<byte>.Empty, [], failure.Reason);
+            }
+
+            chunk = fetched;
+            data = chunk.Data;
+        }
+
+        var sliceStart = chunkStart + offset;
+        return new ChunkReadResult(
+            UpstreamStatus.Ok,
+            data.Slice(offset, count),
+            Overlapping(chunk.OccurrenceStarts, sliceStart, sliceStart + count, _magic.Length),
+            null);
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_chunk is not null)
+        {
+            _budget.Release(_chunk);
+            _chunk = null;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task<(CachedChunk? Chunk, UpstreamRead Failure)> FetchAsync(IsoVersion version, long chunkStart, int chunkLength)
+    {
+        var margin = _magic.Length - 1;
+        var windowStart = Math.Max(0, chunkStart - margin);
+        var windowEnd = Math.Min(version.Length, chunkStart + chunkLength + margin);
+        var window = GC.AllocateUninitializedArray<byte>((int)(windowEnd - windowStart));
+
+        var read = await _upstream.ReadAsync(version, windowStart, window, CancellationToken.None);
+        _fetches.Add(1);
+        if (read.Status != UpstreamStatus.Ok)
+        {
+            return (null, read);
+        }
+
+        _fetchedBytes.Add(window.Length);
+        var occurrences = MagicStringScanner.FindOverlapping(window, windowStart, _magic, chunkStart, chunkStart + chunkLength);
+        if (_chunk is not null)
+        {
+            _budget.Release(_chunk);
+        }
+
+        _chunk = new CachedChunk(window, (int)(chunkStart - windowStart), chunkLength, occurrences);
+        _budget.Admit(_chunk);
+        return (_chunk, read);
+    }
+
+    private static long[] Overlapping(long[] occurrences, long start, long end, int magicLength)
+    {
+        var count = 0;
+        foreach (var occurrence in occurrences)
+        {
+            if (occurrence < end && occurrence + magicLength > start)
+            {
+                count++;
+            }
+        }
+
+        if (count == occurrences.Length)
+        {
+            return occurrences;
+        }
+
+        var result = new long[count];
+        count = 0;
+        foreach (var occurrence in occurrences)
+        {
+            if (occurrence < end && occurrence + magicLength > start)
+            {
+                result[count++] = occurrence;
+            }
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using IsoCluster.Grains.Upstream;
+using Orleans.Concurrency;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace IsoCluster.Grains.SourceIso;
+
+/// <summary>
+/// Owns one upstream ISO: reads its length and validators at most once per revalidation interval and names the
+/// version whose chunks are served. Reentrant so that every reader waits on the same probe instead of queueing.
+/// </summary>
+[Reentrant]
+internal sealed partial class SourceIsoGrain : Grain, ISourceIsoGrain
+{
+    private readonly UpstreamClient _upstream;
+    private readonly IsoOptions _isoOptions;
+    private readonly int _chunkSize;
+    private readonly TimeProvider _time;
+    private readonly ILogger<SourceIsoGrain> _logger;
+    private readonly IsoSource _source;
+    private IsoVersion? _current;
+    private long _checkedAt;
+    private Task<IsoVersionResult>? _probe;
+
+    public SourceIsoGrain(
+        UpstreamClient upstream,
+        IOptions<IsoOptions> isoOptions,
+        IOptions<CacheOptions> cacheOptions,
+        TimeProvider time,
+        ILogger<SourceIsoGrain> logger)
+    {
+        _upstream = upstream;
+        _isoOptions = isoOptions.Value;
+        _chunkSize = (int)cacheOptions.Value.ChunkSize.Bytes;
+        _time = time;
+        _logger = logger;
+        _source = IsoSource.FromGrainKey(this.GetPrimaryKeyString());
+    }
+
+    public ValueTask<IsoVersionResult> GetVersionAsync(CancellationToken cancellationToken = default)
+    {
+        if (_current is not null && _time.GetElapsedTime(_checkedAt) < _isoOptions.RevalidateInterval)
+        {
+            return ValueTask.FromResult(new IsoVersionResult(UpstreamStatus.Ok, _current, null));
+        }
+
+        _probe ??= ProbeAsync();
+        return new ValueTask<IsoVersionResult>(_probe);
+    }
+
+    public Task InvalidateAsync(string versionId)
+    {
+        if (_current?.Id == versionId)
+        {
+            LogVersionInvalidated(_logger, _source.Url, versionId);
+            _current = null;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task<IsoVersionResult> ProbeAsync()
+    {
+        try
+        {
+            var probe = await _upstream.ProbeAsync(_source, CancellationToken.None);
+            if (probe.Status != UpstreamStatus.Ok)
+            {
+                // Stale-if-error: cached chunks of the last good version can still carry boots through a blip.
+                if (_current is not null && probe.Status is UpstreamStatus.Unreachable or UpstreamStatus.TimedOut)
+                {
+                    _checkedAt = _time.GetTimestamp();
+                    return new IsoVersionResult(UpstreamStatus.Ok, _current, null);
+                }
+
+                _current = null;
+                return new IsoVersionResult(probe.Status, null, probe.Reason);
+            }
+
+            var version = new IsoVersion(
+                _source,
+                VersionId(probe),
+                probe.Length,
+                probe.ETag,
+                probe.LastModified,
+                _chunkSize,
+                _isoOptions.MagicString.Length,
+                probe.RangeSupported);
+            if (version.Id != _current?.Id)
+            {
+                LogVersionFound(_logger, _source.Url, version.Id, version.Length, version.ETag);
+                if (!version.RangeSupported)
+                {
+                    LogNoRangeSupport(_logger, _source.Url);
+                }
+            }
+
+            _current = version;
+            _checkedAt = _time.GetTimestamp();
+            return new IsoVersionResult(UpstreamStatus.Ok, version, null);
+        }
+        finally
+        {
+            _probe = null;
+        }
+    }
+
+    // Everything that changes the bytes served or how they are cut goes into the id, and so into chunk keys and ETags.
+    private string VersionId(UpstreamProbe probe)
+    {
+        var identity = string.Join(
+            '\n',
+            _source.GrainKey,
+            probe.ETag ?? "",
+            probe.LastModified?.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) ?? "",
+            probe.Length.ToString(CultureInfo.InvariantCulture),
+            _chunkSize.ToString(CultureInfo.InvariantCulture),
+            _isoOptions.MagicString);
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)).AsSpan(0, 8));
+    }
+
+    [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Source ISO {Url} is version {VersionId}: {Length} bytes, ETag {ETag}")]
+    private static partial void LogVersionFound(ILogger logger, string url, string versionId, long length, string? etag);
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Source ISO {Url} does not support range requests: every chunk fetch reads the ISO from its start")]
+    private static partial void LogNoRangeSupport(ILogger logger, string url);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Source ISO {Url} version {VersionId} changed upstream; its version is read again")]
+    private static partial void LogVersionInvalidated(ILogger logger, string url, string versionId);
+}

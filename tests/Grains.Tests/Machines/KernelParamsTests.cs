@@ -1,0 +1,182 @@
+using System.Text;
+using IsoCluster.Grains.Hardware;
+using IsoCluster.Grains.Machines;
+
+namespace IsoCluster.Grains.Tests.Machines;
+
+public sealed class KernelParamsTests
+{
+    private const string Consoles = "console=ttyAMA0 console=ttyS0 console=tty0 console=tty1 console=ttyS1";
+    private const string Fixed = "hw_addr=de:ed:be:ef:fe:ed syslog_host=127.0.0.1:514 grpc_authority=127.0.0.1:42113 tinkerbell_tls=false worker_id=de:ed:be:ef:fe:ed";
+
+    [Fact]
+    public void Build_TinkerbellExample_MatchesExactly()
+    {
+        var machine = TestMachines.Create(facility: "test", nic => nic with { VlanId = "400" });
+        var options = TestMachines.Options(extra: "k1=1 k2=2", staticIpam: true);
+
+        var result = KernelParams.Build(machine, options);
+
+        Assert.True(result.IsSuccess, result.Error);
+        Assert.Equal(
+            "facility=test console=ttyAMA0 console=ttyS0 console=tty0 console=tty1 console=ttyS1 vlan_id=400 hw_addr=de:ed:be:ef:fe:ed syslog_host=127.0.0.1:514 grpc_authority=127.0.0.1:42113 tinkerbell_tls=false worker_id=de:ed:be:ef:fe:ed k1=1 k2=2 ipam=de-ed-be-ef-fe-ed:400:::::::",
+            result.CommandLine);
+        Assert.Equal(Encoding.ASCII.GetBytes(result.CommandLine), result.ToAscii());
+    }
+
+    [Fact]
+    public void Build_FacilityWithConsole_ReplacesDefaultConsoles()
+    {
+        var machine = TestMachines.Create(facility: "console=ttyS1,115200n8");
+
+        var result = KernelParams.Build(machine, TestMachines.Options());
+
+        Assert.Equal($"facility=console=ttyS1,115200n8 {Fixed}", result.CommandLine);
+    }
+
+    [Fact]
+    public void Build_EmptyFacility_StartsWithDefaultConsoles()
+    {
+        var result = KernelParams.Build(TestMachines.Create(facility: null), TestMachines.Options());
+
+        Assert.Equal($"{Consoles} {Fixed}", result.CommandLine);
+    }
+
+    [Fact]
+    public void Build_NoVlan_OmitsVlanTokenAndLeavesIpamFieldEmpty()
+    {
+        var machine = TestMachines.Create(facility: "test");
+
+        var result = KernelParams.Build(machine, TestMachines.Options(staticIpam: true));
+
+        Assert.Equal($"facility=test {Consoles} {Fixed} ipam=de-ed-be-ef-fe-ed::::::::", result.CommandLine);
+    }
+
+    [Fact]
+    public void Build_TlsEnabled_SaysTrue()
+    {
+        var options = TestMachines.Options();
+        options.TinkServerUseTls = true;
+
+        var result = KernelParams.Build(TestMachines.Create(facility: null), options);
+
+        Assert.Contains(" tinkerbell_tls=true ", result.CommandLine, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_StaticIpamWithAllFields_JoinsListsWithCommas()
+    {
+        var machine = TestMachines.Create(facility: null, nic => nic with
+        {
+            VlanId = "12",
+            IpAddress = "10.0.1.11",
+            Netmask = "255.255.255.0",
+            Gateway = "10.0.1.1",
+            Hostname = "sm01",
+            NameServers = ["1.1.1.1", "8.8.8.8"],
+            SearchDomains = ["example.com", "lab.example.com"],
+            TimeServers = ["132.163.97.1", "132.163.96.1"],
+        });
+
+        var result = KernelParams.Build(machine, TestMachines.Options(staticIpam: true));
+
+        Assert.EndsWith(
+            " worker_id=de:ed:be:ef:fe:ed ipam=de-ed-be-ef-fe-ed:12:10.0.1.11:255.255.255.0:10.0.1.1:sm01:1.1.1.1,8.8.8.8:example.com,lab.example.com:132.163.97.1,132.163.96.1",
+            result.CommandLine,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_StaticIpamDisabled_OmitsIpam()
+    {
+        var machine = TestMachines.Create(facility: null, nic => nic with { IpAddress = "10.0.1.11" });
+
+        var result = KernelParams.Build(machine, TestMachines.Options());
+
+        Assert.DoesNotContain("ipam=", result.CommandLine, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_ExtraArgsWithRunsOfWhitespace_KeepsTokensInOrder()
+    {
+        var result = KernelParams.Build(TestMachines.Create(facility: null), TestMachines.Options(extra: "  b=2\ta=1 \n c  "));
+
+        Assert.EndsWith("worker_id=de:ed:be:ef:fe:ed b=2 a=1 c", result.CommandLine, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_DollarInFacility_NamesMacAndField()
+    {
+        var result = KernelParams.Build(TestMachines.Create(facility: "lab$x"), TestMachines.Options());
+
+        Assert.False(result.IsSuccess);
+        Assert.Null(result.CommandLine);
+        Assert.Equal("de:ed:be:ef:fe:ed: spec.metadata.facility.facility_code contains '$', which GRUB would expand", result.Error);
+        Assert.Throws<InvalidOperationException>(() => result.ToAscii());
+    }
+
+    [Fact]
+    public void Build_SemicolonInExtraArgs_NamesMacAndFlag()
+    {
+        var result = KernelParams.Build(TestMachines.Create(facility: null), TestMachines.Options(extra: "a=1 b=2;reboot"));
+
+        Assert.Equal("de:ed:be:ef:fe:ed: --extra-kernel-args contains ';', which would end the GRUB command", result.Error);
+    }
+
+    [Fact]
+    public void Build_SeveralProblems_ReportsEveryOne()
+    {
+        var machine = TestMachines.Create(facility: "a b", nic => nic with { Hostname = "h\u00e9" });
+
+        var result = KernelParams.Build(machine, TestMachines.Options(extra: "x=$y"));
+
+        Assert.Equal(
+            "de:ed:be:ef:fe:ed: --extra-kernel-args contains '$', which GRUB would expand; "
+            + "de:ed:be:ef:fe:ed: spec.metadata.facility.facility_code contains a space, which would split it into two kernel parameters; "
+            + "de:ed:be:ef:fe:ed: spec.interfaces[0].dhcp.hostname contains the non-ASCII character U+00E9",
+            result.Error);
+    }
+
+    [Fact]
+    public void ValidateOptions_SafeOptions_ReportsNothing()
+    {
+        Assert.Empty(KernelParams.ValidateOptions(TestMachines.Options(extra: "k1=1 k2=2")));
+    }
+
+    [Fact]
+    public void ValidateOptions_BadSettings_NamesEachFlag()
+    {
+        var options = TestMachines.Options(extra: "quiet x=\"y\"");
+        options.SyslogHost = "log host";
+        options.TinkServerAddrPort = "tink:42113\u0007";
+
+        var problems = KernelParams.ValidateOptions(options);
+
+        Assert.Equal(
+            [
+                "--syslog-host contains a space, which would split it into two kernel parameters",
+                "--tink-server-addr-port contains the control character U+0007",
+                "--extra-kernel-args contains '\"', which GRUB would consume as a quote",
+            ],
+            problems);
+    }
+}
+
+/// <summary>Builds machines and options for kernel parameter tests.</summary>
+internal static class TestMachines
+{
+    public static MachineRecord Create(string? facility, Func<MachineInterface, MachineInterface>? edit = null)
+    {
+        var nic = new MachineInterface(
+            MacAddress.Parse("DE:ED:BE:EF:FE:ED"), 0, null, null, null, null, null, [], [], [], null);
+        return new MachineRecord("sm01", "tink-system", facility, edit is null ? nic : edit(nic));
+    }
+
+    public static BootOptions Options(string extra = "", bool staticIpam = false) => new()
+    {
+        SyslogHost = "127.0.0.1:514",
+        TinkServerAddrPort = "127.0.0.1:42113",
+        ExtraKernelArgs = extra,
+        StaticIpamEnabled = staticIpam,
+    };
+}
