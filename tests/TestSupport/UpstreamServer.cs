@@ -62,7 +62,7 @@ public sealed class UpstreamServer : IAsyncDisposable
             Results.Redirect(hops <= 1 ? $"/files/{name}" : $"/redirect/{hops - 1}/{name}"));
         app.MapGet("/status/{code:int}/{name}", (int code) => Results.StatusCode(code));
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.BaseAddress = new Uri(address.TrimEnd('/') + "/");
         server._app = app;
         return server;

@@ -74,6 +74,12 @@ public sealed class CommandLine
                 else
                 {
                     errors.Add($"unknown flag --{name} (see --help)");
+
+                    // Its value would otherwise be reported again as a stray argument.
+                    if (inline is null && i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                    {
+                        i++;
+                    }
                 }
 
                 continue;
