@@ -27,6 +27,7 @@ public sealed class UpstreamServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, StoredFile> _files = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<UpstreamRequest> _requests = new();
     private WebApplication? _app;
+    private HeldRange? _held;
 
     private UpstreamServer()
     {
@@ -48,6 +49,11 @@ public sealed class UpstreamServer : IAsyncDisposable
         var app = builder.Build();
         app.Use(async (context, next) =>
         {
+            if (server._held is { } held && context.Request.Headers.Range.ToString().StartsWith(held.RangePrefix, StringComparison.Ordinal))
+            {
+                await held.Release.Task.WaitAsync(context.RequestAborted);
+            }
+
             await next(context);
             server._requests.Enqueue(new UpstreamRequest(
                 context.Request.Method,
@@ -79,12 +85,22 @@ public sealed class UpstreamServer : IAsyncDisposable
     /// <summary>The URL of <paramref name="name"/> under a route (<c>files</c>, <c>norange</c>, <c>redirect/11</c>, <c>status/500</c>).</summary>
     public string Url(string name, string route = "files") => new Uri(BaseAddress, $"{route}/{name}").ToString();
 
+    /// <summary>
+    /// Holds every request whose Range header starts with <paramref name="rangePrefix"/> (e.g. <c>bytes=65536-</c>)
+    /// until <see cref="ReleaseHeld"/>: a slow upstream for one chunk, to show that other chunks are not blocked.
+    /// </summary>
+    public void Hold(string rangePrefix) => _held = new HeldRange(rangePrefix, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>Lets held requests go on.</summary>
+    public void ReleaseHeld() => Interlocked.Exchange(ref _held, null)?.Release.TrySetResult();
+
     /// <summary>Forgets the requests seen so far.</summary>
     public void ClearRequests() => _requests.Clear();
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        ReleaseHeld();
         if (_app is not null)
         {
             await _app.StopAsync();
@@ -103,6 +119,8 @@ public sealed class UpstreamServer : IAsyncDisposable
             ? Results.Bytes(file.Content, "application/octet-stream", lastModified: file.LastModified, entityTag: file.ETag, enableRangeProcessing: true)
             : Results.Bytes(file.Content, "application/octet-stream");
     }
+
+    private sealed record HeldRange(string RangePrefix, TaskCompletionSource Release);
 
     private sealed record StoredFile(byte[] Content, DateTimeOffset LastModified, EntityTagHeaderValue ETag);
 }
