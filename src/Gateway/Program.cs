@@ -11,12 +11,19 @@ if (CommandLine.Parse(args, GatewaySettings.All, GatewaySettings.HostFlags).Help
 try
 {
     var app = GatewayApplication.Create(args);
+
+    // Settings are checked before anything starts listening, so a bad flag is the only thing reported.
+    app.Services.GetRequiredService<IStartupValidator>().Validate();
     await app.RunAsync();
     return 0;
 }
-catch (Exception ex) when (ex is SettingsException or OptionsValidationException or InvalidOperationException)
+catch (SettingsException ex)
 {
-    // Bad settings are the operator's to fix: say which, without a stack trace.
-    await Console.Error.WriteLineAsync($"isocluster-gateway: cannot start: {ex.Message}");
+    await Console.Error.WriteLineAsync($"isocluster-gateway: cannot start:{Environment.NewLine}{ex.Message}");
+    return 2;
+}
+catch (Exception ex) when (StartupErrors.Describe(ex, GatewaySettings.All) is { } problems)
+{
+    await Console.Error.WriteLineAsync($"isocluster-gateway: cannot start:{Environment.NewLine}{problems}");
     return 2;
 }

@@ -1,5 +1,6 @@
 using IsoCluster.Grains.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -27,12 +28,15 @@ try
     var builder = Host.CreateApplicationBuilder([.. commandLine.PassThroughArgs]);
     builder.Configuration.AddInMemoryCollection(commandLine.Values);
     builder.UseOrleans(silo => silo.UseIsoClusterLocalhostClustering(builder.Configuration).AddIsoClusterGrains(builder.Configuration));
-    await builder.Build().RunAsync();
+    var host = builder.Build();
+
+    // Settings are checked before the silo joins the cluster, so a bad flag is the only thing reported.
+    host.Services.GetRequiredService<IStartupValidator>().Validate();
+    await host.RunAsync();
     return 0;
 }
-catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
+catch (Exception ex) when (StartupErrors.Describe(ex, SiloSettings.All) is { } problems)
 {
-    // Bad settings are the operator's to fix: say which, without a stack trace.
-    await Console.Error.WriteLineAsync($"isocluster-silo: cannot start: {ex.Message}");
+    await Console.Error.WriteLineAsync($"isocluster-silo: cannot start:{Environment.NewLine}{problems}");
     return 2;
 }

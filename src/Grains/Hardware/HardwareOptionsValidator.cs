@@ -11,6 +11,13 @@ internal sealed class HardwareOptionsValidator : IValidateOptions<HardwareOption
     public ValidateOptionsResult Validate(string? name, HardwareOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+
+        // Checked here, before the silo starts, so that a typo in the path is the first and only thing reported.
+        if (!string.IsNullOrEmpty(options.File) && !System.IO.File.Exists(options.File))
+        {
+            return ValidateOptionsResult.Fail($"--hardware-file (Hardware:File): '{options.File}' does not exist");
+        }
+
         if (options.PollInterval <= TimeSpan.Zero || options.PollInterval > MaxPollInterval)
         {
             return ValidateOptionsResult.Fail(
