@@ -16,7 +16,7 @@ namespace IsoCluster.Gateway.Serving;
 /// The request pipeline, top to bottom:
 /// 1. Method and path: 405 for other methods, 404 for names not ending in .iso, 400 for a bad MAC.
 /// 2. Boot plan from the machine's grain: source ISO and kernel parameters (404/400/403/503/500).
-/// 3. Current version of the source ISO from its grain (502/504 when the upstream fails).
+/// 3. ... with the source ISO version pinned for the machine's boot (502/504 when the upstream fails).
 /// 4. Validators and preconditions: per-machine, per-version strong ETag; 304 and 412.
 /// 5. Range: 200, 206 (single or multipart/byteranges) or 416.
 /// 6. First bytes read before any header is sent, so an upstream failure is still a clean 5xx.
@@ -66,31 +66,24 @@ internal sealed partial class IsoEndpoint
         }
 
         var macText = machine.ToString();
-
         BootPlan plan;
         IsoVersion version;
         try
         {
-            // 2. Boot plan.
-            var planResult = await _grains.GetGrain<IMachineGrain>(machine.ToString())
+            // 2-3. Boot plan and the source ISO version pinned for this machine's boot, in one call.
+            var planResult = await _grains.GetGrain<IMachineGrain>(macText)
                 .GetBootPlanAsync(request.Query["sourceISO"].FirstOrDefault(), aborted);
-            if (planResult.Plan is null)
+            if (planResult.Plan is null || planResult.Version is null)
             {
-                await FailAsync(context, macText, null, IsoFailure.From(planResult.Status, planResult.Reason));
+                var failure = planResult.Status == BootPlanStatus.UpstreamFailed
+                    ? IsoFailure.From(planResult.UpstreamStatus, planResult.Reason)
+                    : IsoFailure.From(planResult.Status, planResult.Reason);
+                await FailAsync(context, macText, planResult.Plan?.Source, failure);
                 return;
             }
 
             plan = planResult.Plan;
-
-            // 3. Source ISO version.
-            var versionResult = await _grains.GetGrain<ISourceIsoGrain>(plan.Source.GrainKey).GetVersionAsync(aborted);
-            if (versionResult.Version is null)
-            {
-                await FailAsync(context, macText, plan.Source, IsoFailure.From(versionResult.Status, versionResult.Reason));
-                return;
-            }
-
-            version = versionResult.Version;
+            version = planResult.Version;
         }
         catch (TimeoutException)
         {
@@ -213,7 +206,7 @@ internal sealed partial class IsoEndpoint
 
         if (firstPiece.Status != UpstreamStatus.Ok)
         {
-            await InvalidateIfChangedAsync(version, firstPiece.Status);
+            await InvalidateIfChangedAsync(macText, version, firstPiece.Status);
             headers.ContentRange = default;
             await FailAsync(context, macText, plan.Source, IsoFailure.From(firstPiece.Status, firstPiece.Reason));
             return;
@@ -248,7 +241,7 @@ internal sealed partial class IsoEndpoint
 
             if (status != UpstreamStatus.Ok)
             {
-                await InvalidateIfChangedAsync(version, status);
+                await InvalidateIfChangedAsync(macText, version, status);
                 LogBootFailedMidBody(_logger, macText, plan.Source.Url, status, reason);
                 _metrics.RequestServed(StatusCodes.Status502BadGateway);
                 context.Abort();
@@ -270,10 +263,12 @@ internal sealed partial class IsoEndpoint
         }
     }
 
-    private async Task InvalidateIfChangedAsync(IsoVersion version, UpstreamStatus status)
+    // The upstream moved on: this boot cannot be finished consistently, so the next request starts a new one.
+    private async Task InvalidateIfChangedAsync(string mac, IsoVersion version, UpstreamStatus status)
     {
         if (status == UpstreamStatus.VersionChanged)
         {
+            await _grains.GetGrain<IMachineGrain>(mac).ReleaseVersionAsync(version.Id);
             await _grains.GetGrain<ISourceIsoGrain>(version.Source.GrainKey).InvalidateAsync(version.Id);
         }
     }

@@ -25,14 +25,14 @@ internal readonly record struct IsoFailure(int StatusCode, string Reason)
         },
         reason ?? status.ToString());
 
-    public static IsoFailure From(UpstreamStatus status, string? reason) => new(
-        status switch
-        {
-            UpstreamStatus.TimedOut => StatusCodes.Status504GatewayTimeout,
-            UpstreamStatus.VersionChanged => StatusCodes.Status503ServiceUnavailable,
-            _ => StatusCodes.Status502BadGateway,
-        },
-        $"upstream: {reason ?? status.ToString()}");
+    public static IsoFailure From(UpstreamStatus status, string? reason) => status switch
+    {
+        UpstreamStatus.TimedOut => new(StatusCodes.Status504GatewayTimeout, $"upstream: {reason}"),
+        UpstreamStatus.VersionChanged => new(
+            StatusCodes.Status503ServiceUnavailable,
+            $"the upstream ISO changed during this boot ({reason}); retry and the boot restarts on the new version"),
+        _ => new(StatusCodes.Status502BadGateway, $"upstream: {reason ?? status.ToString()}"),
+    };
 
     public static IsoFailure ClusterTimeout(string what) =>
         new(StatusCodes.Status504GatewayTimeout, $"the cluster did not answer in time ({what})");

@@ -35,11 +35,24 @@ public enum BootPlanStatus
 
     /// <summary>The kernel parameters are longer than the magic string they replace.</summary>
     KernelParamsTooLong = 6,
+
+    /// <summary>The plan is sound but the source ISO's version could not be read; see <see cref="BootPlanResult.UpstreamStatus"/>.</summary>
+    UpstreamFailed = 7,
 }
 
 /// <summary>The answer to <see cref="IMachineGrain.GetBootPlanAsync"/>.</summary>
+/// <param name="Status">Whether the machine can boot, and if not, why.</param>
+/// <param name="Plan">The plan when <see cref="BootPlanStatus.Ready"/>.</param>
+/// <param name="Reason">A one-line reason for any other status.</param>
+/// <param name="Version">
+/// The version of the source ISO this machine reads, pinned for the whole boot so that one boot never mixes two
+/// upstream versions (DESIGN invariant 3); set when <see cref="BootPlanStatus.Ready"/>.
+/// </param>
+/// <param name="UpstreamStatus">What the upstream said when <see cref="BootPlanStatus.UpstreamFailed"/>.</param>
 [GenerateSerializer, Immutable, Alias("IsoCluster.BootPlanResult")]
 public sealed record BootPlanResult(
     [property: Id(0)] BootPlanStatus Status,
     [property: Id(1)] BootPlan? Plan,
-    [property: Id(2)] string? Reason);
+    [property: Id(2)] string? Reason,
+    [property: Id(3)] IsoVersion? Version = null,
+    [property: Id(4)] UpstreamStatus UpstreamStatus = UpstreamStatus.Ok);

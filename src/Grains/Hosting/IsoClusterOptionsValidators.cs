@@ -49,6 +49,11 @@ internal sealed class IsoOptionsValidator : IValidateOptions<IsoOptions>
             failures.Add("--iso-revalidate-interval (Iso:RevalidateInterval) must not be negative");
         }
 
+        if (options.BootSessionIdle < TimeSpan.Zero)
+        {
+            failures.Add("--iso-boot-session-idle (Iso:BootSessionIdle) must not be negative");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

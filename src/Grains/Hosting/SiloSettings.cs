@@ -11,6 +11,7 @@ public static class SiloSettings
         new("iso-source-allow", "Iso:SourceAllow", SettingKind.List, "empty: ?sourceISO= is refused", "URL prefix a client may name with ?sourceISO="),
         new("iso-patch-magic-string", "Iso:MagicString", SettingKind.Value, "the HookOS 1024-character placeholder", "placeholder in the ISO replaced by each machine's kernel parameters"),
         new("iso-revalidate-interval", "Iso:RevalidateInterval", SettingKind.Value, "00:00:30", "how long an upstream ISO's length and validators are trusted (hh:mm:ss)"),
+        new("iso-boot-session-idle", "Iso:BootSessionIdle", SettingKind.Value, "00:02:00", "a machine idle this long has finished booting; its next boot may see a newer upstream ISO"),
         new("iso-static-ipam-enabled", "Boot:StaticIpamEnabled", SettingKind.Switch, "false", "add ipam=<mac>:<vlan>:<ip>:<netmask>:<gateway>:<hostname>:<dns>:<search>:<ntp>"),
         new("syslog-host", "Boot:SyslogHost", SettingKind.Value, "empty", "syslog_host= kernel parameter"),
         new("tink-server-addr-port", "Boot:TinkServerAddrPort", SettingKind.Value, "empty", "grpc_authority= kernel parameter (host:port of the Tinkerbell server)"),

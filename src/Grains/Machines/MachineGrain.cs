@@ -18,23 +18,28 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
     private readonly BootOptions _bootOptions;
     private readonly IsoOptions _isoOptions;
     private readonly UpstreamUrlPolicy _policy;
+    private readonly TimeProvider _time;
     private readonly ILogger<MachineGrain> _logger;
     private readonly MacAddress _mac;
     private readonly string _macText;
     private string? _revision;
     private BootPlanResult _plan = new(BootPlanStatus.HardwareNotFound, null, null);
+    private IsoVersion? _pinnedVersion;
+    private long _lastReadAt;
 
     public MachineGrain(
         IHardwareSource hardware,
         IOptions<BootOptions> bootOptions,
         IOptions<IsoOptions> isoOptions,
         UpstreamUrlPolicy policy,
+        TimeProvider time,
         ILogger<MachineGrain> logger)
     {
         _hardware = hardware;
         _bootOptions = bootOptions.Value;
         _isoOptions = isoOptions.Value;
         _policy = policy;
+        _time = time;
         _logger = logger;
         _macText = this.GetPrimaryKeyString();
         _mac = MacAddress.Parse(_macText);
@@ -57,12 +62,45 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
             _revision = lookup.Machine.Revision;
         }
 
-        if (sourceIsoOverride is null)
+        var planned = sourceIsoOverride is null ? _plan : WithClientSource(lookup.Machine, sourceIsoOverride);
+        return planned.Plan is { } plan ? await WithVersionAsync(plan, cancellationToken) : planned;
+    }
+
+    public Task ReleaseVersionAsync(string versionId)
+    {
+        if (_pinnedVersion?.Id == versionId)
         {
-            return _plan;
+            _pinnedVersion = null;
         }
 
-        // The query parameter replaces only the source; a broken command line stays broken whatever the source.
+        return Task.CompletedTask;
+    }
+
+    // A boot is a run of reads with no gap longer than BootSessionIdle; all of it reads one upstream version, so
+    // a new upstream ISO reaches a machine at its next boot, never half-way through one.
+    private async ValueTask<BootPlanResult> WithVersionAsync(BootPlan plan, CancellationToken cancellationToken)
+    {
+        var inSameBoot = _pinnedVersion is not null
+            && _pinnedVersion.Source == plan.Source
+            && _time.GetElapsedTime(_lastReadAt) < _isoOptions.BootSessionIdle;
+        if (!inSameBoot)
+        {
+            var current = await GrainFactory.GetGrain<ISourceIsoGrain>(plan.Source.GrainKey).GetVersionAsync(cancellationToken);
+            if (current.Version is null)
+            {
+                return new BootPlanResult(BootPlanStatus.UpstreamFailed, plan, current.Reason, null, current.Status);
+            }
+
+            _pinnedVersion = current.Version;
+        }
+
+        _lastReadAt = _time.GetTimestamp();
+        return new BootPlanResult(BootPlanStatus.Ready, plan, null, _pinnedVersion);
+    }
+
+    // The query parameter replaces only the source; a broken command line stays broken whatever the source.
+    private BootPlanResult WithClientSource(MachineRecord machine, string sourceIsoOverride)
+    {
         if (_plan.Status is BootPlanStatus.InvalidKernelParams or BootPlanStatus.KernelParamsTooLong)
         {
             return _plan;
@@ -76,7 +114,7 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
                 $"sourceISO '{sourceIsoOverride}' is not allowed: {(reason.Length > 0 ? reason : "it matches no --iso-source-allow prefix")}");
         }
 
-        var (kernelParams, patchTag) = _plan.Plan is { } plan ? (plan.KernelParams, plan.PatchTag) : BuildKernelParams(lookup.Machine);
+        var (kernelParams, patchTag) = _plan.Plan is { } plan ? (plan.KernelParams, plan.PatchTag) : BuildKernelParams(machine);
         return new BootPlanResult(BootPlanStatus.Ready, new BootPlan(new IsoSource(sourceIsoOverride, IsoSourceOrigin.Client), kernelParams, patchTag), null);
     }
 

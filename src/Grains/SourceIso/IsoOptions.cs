@@ -30,4 +30,10 @@ public sealed class IsoOptions
     /// (<c>--iso-revalidate-interval</c>). Default: 30 s.
     /// </summary>
     public TimeSpan RevalidateInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a machine may go without reading before its boot is over and its next read may see a newer
+    /// upstream version (<c>--iso-boot-session-idle</c>). Within a boot the version is pinned. Default: 2 min.
+    /// </summary>
+    public TimeSpan BootSessionIdle { get; set; } = TimeSpan.FromMinutes(2);
 }

@@ -45,6 +45,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
     {
         Upstream = await UpstreamServer.StartAsync();
         Upstream.SetFile("hook.iso", Image(12, seed: 1));
+        Upstream.SetFile("other.iso", Image(2, seed: 8));
         await File.WriteAllTextAsync(HardwareFile, HardwareYaml(facility: "lab"));
 
         var builder = new TestClusterBuilder(2);

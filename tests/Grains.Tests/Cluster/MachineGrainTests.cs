@@ -94,6 +94,35 @@ public sealed class MachineGrainTests(GrainClusterFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task GetBootPlanAsync_UpstreamChangesMidBoot_VersionStaysPinnedUntilReleased()
+    {
+        var url = fixture.Upstream.Url("pinned.iso");
+        fixture.Upstream.SetFile("pinned.iso", GrainClusterFixture.Image(2, seed: 9));
+        var first = await Plan(GrainClusterFixture.KnownMac, url);
+
+        // The source grain learns of the new version, but this machine is mid-boot.
+        fixture.Upstream.SetFile("pinned.iso", GrainClusterFixture.Image(2, seed: 10));
+        await fixture.Grains.GetGrain<ISourceIsoGrain>(first.Version!.Source.GrainKey).InvalidateAsync(first.Version.Id);
+        var sameBoot = await Plan(GrainClusterFixture.KnownMac, url);
+
+        await fixture.Grains.GetGrain<IMachineGrain>(GrainClusterFixture.KnownMac).ReleaseVersionAsync(first.Version.Id);
+        var nextBoot = await Plan(GrainClusterFixture.KnownMac, url);
+
+        Assert.Equal(first.Version.Id, sameBoot.Version!.Id);
+        Assert.NotEqual(first.Version.Id, nextBoot.Version!.Id);
+    }
+
+    [Fact]
+    public async Task GetBootPlanAsync_SourceMissingUpstream_IsUpstreamFailedWithReason()
+    {
+        var result = await Plan(GrainClusterFixture.KnownMac, fixture.Upstream.Url("absent.iso"));
+
+        Assert.Equal(BootPlanStatus.UpstreamFailed, result.Status);
+        Assert.Equal(UpstreamStatus.BadResponse, result.UpstreamStatus);
+        Assert.Contains("404", result.Reason, StringComparison.Ordinal);
+    }
+
     private Task<BootPlanResult> Plan(string mac, string? sourceIso) =>
         fixture.Grains.GetGrain<IMachineGrain>(mac).GetBootPlanAsync(sourceIso).AsTask();
 }
