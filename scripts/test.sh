@@ -8,10 +8,17 @@
 # Exits with dotnet test's exit code; non-zero when no TRX file was produced (e.g. a build error).
 set -euo pipefail
 
-# Debian packages the tests need, each as `package:command-it-provides` (the command is what is checked
-# with `command -v`; a bare `package` means the command has the package's name).
+# Debian packages the tests need: xorriso builds ISO images; QEMU (with its curl block driver) boots VMs over
+# HTTP(S); grub, mtools and busybox build the bootable fixture (scripts/boot-fixture.sh, which also fetches
+# the Debian kernel package it unpacks).
 REQUIRED_PACKAGES=(
-    xorriso:xorriso
+    xorriso
+    qemu-system-x86
+    qemu-block-extra
+    grub-pc-bin
+    grub-common
+    mtools
+    busybox-static
 )
 
 readonly RESULTS_DIR_NAME="artifacts/test-results"
@@ -22,11 +29,9 @@ log() {
 
 # Installs whichever of REQUIRED_PACKAGES is missing; does nothing (and never touches apt) otherwise.
 install_missing_packages() {
-    local entry package command missing=()
-    for entry in "${REQUIRED_PACKAGES[@]}"; do
-        package="${entry%%:*}"
-        command="${entry#*:}"
-        if ! command -v "$command" >/dev/null 2>&1; then
+    local package missing=()
+    for package in "${REQUIRED_PACKAGES[@]}"; do
+        if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
             missing+=("$package")
         fi
     done
@@ -46,9 +51,9 @@ install_missing_packages() {
     fi
 
     log "OS packages: installing ${missing[*]}"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -q </dev/null
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+        apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "${missing[@]}" </dev/null
 }
 
 # Reads the first number in attribute $2 of the <Counters .../> element in file $1 (0 when absent).

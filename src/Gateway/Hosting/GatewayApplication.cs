@@ -29,6 +29,20 @@ public static class GatewayApplication
             throw new SettingsException([$"--mode (Gateway:Mode) must be embedded or client, not '{modeText}'"]);
         }
 
+        var missingFiles = new List<string>();
+        foreach (var (flag, key) in new[] { ("tls-cert-file", GatewaySettings.TlsCertificateKey), ("tls-key-file", GatewaySettings.TlsKeyKey) })
+        {
+            if (configuration[key] is { Length: > 0 } path && !File.Exists(path))
+            {
+                missingFiles.Add($"--{flag} ({key}): '{path}' does not exist");
+            }
+        }
+
+        if (missingFiles.Count > 0)
+        {
+            throw new SettingsException(missingFiles);
+        }
+
         if (mode == GatewayMode.Embedded)
         {
             builder.UseOrleans(silo => silo.UseIsoClusterLocalhostClustering(configuration).AddIsoClusterGrains(configuration));

@@ -8,10 +8,16 @@ internal static class GatewaySettings
     /// <summary>Flags that belong to ASP.NET Core's host and pass through to it.</summary>
     public static readonly string[] HostFlags = ["urls", "environment", "contentRoot", "applicationName"];
 
+    // Kestrel's own keys for its default certificate, so every Kestrel setting stays available as well.
+    public const string TlsCertificateKey = "Kestrel:Certificates:Default:Path";
+    public const string TlsKeyKey = "Kestrel:Certificates:Default:KeyPath";
+
     public static IReadOnlyList<Setting> All { get; } =
     [
         new("urls", "urls", SettingKind.Value, "http://localhost:5000", "addresses the gateway listens on, ';'-separated (ASP.NET Core)"),
         new("mode", "Gateway:Mode", SettingKind.Value, "embedded", "embedded: run a silo in this process; client: join the cluster at --orleans-gateway-port"),
+        new("tls-cert-file", TlsCertificateKey, SettingKind.Value, "none", "PEM (or PFX) certificate for https:// --urls; BMCs that accept only HTTPS virtual media need it"),
+        new("tls-key-file", TlsKeyKey, SettingKind.Value, "none", "PEM private key of --tls-cert-file"),
         new("max-ranges", "Gateway:MaxRanges", SettingKind.Value, "16", "most ranges one request may ask for; more get the whole ISO (200)"),
         .. SiloSettings.All,
     ];

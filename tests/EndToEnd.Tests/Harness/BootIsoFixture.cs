@@ -19,6 +19,7 @@ public sealed class BootIsoFixture : IAsyncLifetime
 
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("isocluster-e2e-");
     private readonly Dictionary<string, byte[]> _references = new(StringComparer.Ordinal);
+    private Task<BootIsoImage>? _variant;
 
     public BootIsoImage Image { get; private set; } = null!;
 
@@ -34,6 +35,12 @@ public sealed class BootIsoFixture : IAsyncLifetime
 
     /// <summary>The bytes <paramref name="mac"/> must receive for the boot ISO.</summary>
     public byte[] Reference(string mac) => _references[mac];
+
+    /// <summary>
+    /// A second version of the boot ISO: same layout and length, other filler bytes in every chunk. Built on first
+    /// use (tests in the collection run one at a time) and not served until a test puts it on the upstream.
+    /// </summary>
+    public Task<BootIsoImage> VariantAsync() => _variant ??= Image.BuildVariantAsync(seed: 2, CancellationToken.None);
 
     public async Task InitializeAsync()
     {
