@@ -242,7 +242,7 @@ internal sealed partial class IsoEndpoint
             if (status != UpstreamStatus.Ok)
             {
                 await InvalidateIfChangedAsync(macText, version, status);
-                LogBootFailedMidBody(_logger, macText, plan.Source.Url, status, reason);
+                LogBootFailedMidBody(_logger, macText, plan.Source.DisplayUrl, status, reason);
                 _metrics.RequestServed(StatusCodes.Status502BadGateway);
                 context.Abort();
                 return;
@@ -257,7 +257,7 @@ internal sealed partial class IsoEndpoint
         catch (Exception ex) when (ex is TimeoutException or OrleansException)
         {
             // Headers are out: the only honest signal left is a connection that ends short of Content-Length.
-            LogBootFailedMidBody(_logger, macText, plan.Source.Url, UpstreamStatus.Unreachable, ex.Message);
+            LogBootFailedMidBody(_logger, macText, plan.Source.DisplayUrl, UpstreamStatus.Unreachable, ex.Message);
             _metrics.RequestServed(StatusCodes.Status502BadGateway);
             context.Abort();
         }
@@ -277,11 +277,11 @@ internal sealed partial class IsoEndpoint
     {
         if (failure.IsServerSide)
         {
-            LogBootFailed(_logger, mac, source?.Url, failure.StatusCode, failure.Reason);
+            LogBootFailed(_logger, mac, source?.DisplayUrl, failure.StatusCode, failure.Reason);
         }
         else
         {
-            LogRequestRefused(_logger, mac, source?.Url, failure.StatusCode, failure.Reason);
+            LogRequestRefused(_logger, mac, source?.DisplayUrl, failure.StatusCode, failure.Reason);
         }
 
         if (failure.StatusCode == StatusCodes.Status503ServiceUnavailable)

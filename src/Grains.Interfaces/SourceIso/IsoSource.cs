@@ -16,8 +16,20 @@ public sealed record IsoSource(
     [property: Id(0)] string Url,
     [property: Id(1)] IsoSourceOrigin Origin)
 {
+    /// <summary>
+    /// The URL for logs and error messages: without its query or user information, which for presigned URLs
+    /// hold credentials.
+    /// </summary>
+    public string DisplayUrl => ForDisplay(Url);
+
     /// <summary>The key of the grain that owns this source.</summary>
     public string GrainKey => $"{(Origin == IsoSourceOrigin.Client ? "client" : "operator")}|{Url}";
+
+    /// <summary>Shortens any URL as <see cref="DisplayUrl"/> does.</summary>
+    public static string ForDisplay(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri)
+            ? uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped) + (uri.Query.Length > 0 ? "?…" : "")
+            : url;
 
     /// <summary>Parses a key produced by <see cref="GrainKey"/>.</summary>
     public static IsoSource FromGrainKey(string key)

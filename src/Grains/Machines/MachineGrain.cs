@@ -152,8 +152,9 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
                 $"no usable source ISO for {_mac} (Hardware '{machine.HardwareName}'): {reason2}");
         }
 
-        LogPlanBuilt(_logger, _macText, machine.HardwareName, machine.Revision, sourceUrl);
-        return new BootPlanResult(BootPlanStatus.Ready, new BootPlan(new IsoSource(sourceUrl, IsoSourceOrigin.Operator), kernelParams, patchTag), null);
+        var source = new IsoSource(sourceUrl, IsoSourceOrigin.Operator);
+        LogPlanBuilt(_logger, _macText, machine.HardwareName, machine.Revision, source.DisplayUrl);
+        return new BootPlanResult(BootPlanStatus.Ready, new BootPlan(source, kernelParams, patchTag), null);
     }
 
     private (byte[] KernelParams, string PatchTag) BuildKernelParams(MachineRecord machine)

@@ -55,7 +55,7 @@ internal sealed partial class SourceIsoGrain : Grain, ISourceIsoGrain
     {
         if (_current?.Id == versionId)
         {
-            LogVersionInvalidated(_logger, _source.Url, versionId);
+            LogVersionInvalidated(_logger, _source.DisplayUrl, versionId);
             _current = null;
         }
 
@@ -91,10 +91,10 @@ internal sealed partial class SourceIsoGrain : Grain, ISourceIsoGrain
                 probe.RangeSupported);
             if (version.Id != _current?.Id)
             {
-                LogVersionFound(_logger, _source.Url, version.Id, version.Length, version.ETag);
+                LogVersionFound(_logger, _source.DisplayUrl, version.Id, version.Length, version.ETag);
                 if (!version.RangeSupported)
                 {
-                    LogNoRangeSupport(_logger, _source.Url);
+                    LogNoRangeSupport(_logger, _source.DisplayUrl);
                 }
             }
 

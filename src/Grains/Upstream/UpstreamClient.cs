@@ -273,7 +273,7 @@ public sealed partial class UpstreamClient : IDisposable
             response.Dispose();
             if (location is null)
             {
-                return (null, new(UpstreamStatus.BadResponse, $"redirect from '{url}' without a Location"));
+                return (null, new(UpstreamStatus.BadResponse, $"redirect from '{IsoSource.ForDisplay(url.ToString())}' without a Location"));
             }
 
             if (hop == _options.MaxRedirects)
@@ -293,7 +293,7 @@ public sealed partial class UpstreamClient : IDisposable
 
     private UpstreamRead Log(IsoSource source, UpstreamRead failure)
     {
-        LogUpstreamFailed(_logger, source.Url, failure.Status, failure.Reason);
+        LogUpstreamFailed(_logger, source.DisplayUrl, failure.Status, failure.Reason);
         return failure;
     }
 

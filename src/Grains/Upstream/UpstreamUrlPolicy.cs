@@ -83,13 +83,13 @@ public sealed class UpstreamUrlPolicy
         ArgumentNullException.ThrowIfNull(url);
         if (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)
         {
-            reason = $"redirect to '{url}' is not http or https";
+            reason = $"redirect to '{IsoSource.ForDisplay(url.ToString())}' is not http or https";
             return false;
         }
 
         if (origin == IsoSourceOrigin.Client && !IsAllowedForClient(url))
         {
-            reason = $"redirect to '{url}' is outside --iso-source-allow";
+            reason = $"redirect to '{IsoSource.ForDisplay(url.ToString())}' is outside --iso-source-allow";
             return false;
         }
 

@@ -54,6 +54,15 @@ public sealed class UpstreamUrlPolicyTests
         Assert.Contains("--iso-source-allow", reason, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("https://bucket.s3.example/hook.iso?X-Amz-Signature=secret", "https://bucket.s3.example/hook.iso?…")]
+    [InlineData("http://user:pw@isos.example:8080/a/hook.iso", "http://isos.example:8080/a/hook.iso")]
+    [InlineData("http://isos.example/hook.iso", "http://isos.example/hook.iso")]
+    public void ForDisplay_DropsCredentialsAndQuery(string url, string expected)
+    {
+        Assert.Equal(expected, IsoSource.ForDisplay(url));
+    }
+
     private static UpstreamUrlPolicy Create(params string[] prefixes)
     {
         var options = new IsoOptions();
