@@ -11,7 +11,7 @@ using Microsoft.Net.Http.Headers;
 namespace IsoCluster.TestSupport;
 
 /// <summary>One request the upstream saw.</summary>
-public sealed record UpstreamRequest(string Method, string Path, string? Range, string? IfMatch, int StatusCode);
+public sealed record UpstreamRequest(string Method, string Path, string? Range, string? IfMatch, int StatusCode, string Query = "");
 
 /// <summary>
 /// A real HTTP upstream on loopback (Kestrel) serving in-memory files with ASP.NET Core's RFC 9110 range and
@@ -54,13 +54,20 @@ public sealed class UpstreamServer : IAsyncDisposable
                 await held.Release.Task.WaitAsync(context.RequestAborted);
             }
 
+            // Recorded as the response starts, before any body byte reaches the client, so a test that has its
+            // bytes can count the request.
+            context.Response.OnStarting(() =>
+            {
+                server._requests.Enqueue(new UpstreamRequest(
+                    context.Request.Method,
+                    context.Request.Path.Value ?? "",
+                    context.Request.Headers.Range.ToString() is { Length: > 0 } range ? range : null,
+                    context.Request.Headers.IfMatch.ToString() is { Length: > 0 } ifMatch ? ifMatch : null,
+                    context.Response.StatusCode,
+                    context.Request.QueryString.Value ?? ""));
+                return Task.CompletedTask;
+            });
             await next(context);
-            server._requests.Enqueue(new UpstreamRequest(
-                context.Request.Method,
-                context.Request.Path.Value ?? "",
-                context.Request.Headers.Range.ToString() is { Length: > 0 } range ? range : null,
-                context.Request.Headers.IfMatch.ToString() is { Length: > 0 } ifMatch ? ifMatch : null,
-                context.Response.StatusCode));
         });
         app.MapGet("/files/{name}", (string name) => server.Serve(name, rangeSupport: true));
         app.MapGet("/norange/{name}", (string name) => server.Serve(name, rangeSupport: false));

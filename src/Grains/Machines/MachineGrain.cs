@@ -111,7 +111,7 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
             return new BootPlanResult(
                 BootPlanStatus.SourceNotAllowed,
                 null,
-                $"sourceISO '{sourceIsoOverride}' is not allowed: {(reason.Length > 0 ? reason : "it matches no --iso-source-allow prefix")}");
+                $"sourceISO '{IsoSource.ForDisplay(sourceIsoOverride)}' is not allowed: {(reason.Length > 0 ? reason : "it matches no --iso-source-allow prefix")}");
         }
 
         var (kernelParams, patchTag) = _plan.Plan is { } plan ? (plan.KernelParams, plan.PatchTag) : BuildKernelParams(machine);

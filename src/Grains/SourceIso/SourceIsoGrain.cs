@@ -47,8 +47,20 @@ internal sealed partial class SourceIsoGrain : Grain, ISourceIsoGrain
             return ValueTask.FromResult(new IsoVersionResult(UpstreamStatus.Ok, _current, null));
         }
 
-        _probe ??= ProbeAsync();
-        return new ValueTask<IsoVersionResult>(_probe);
+        if (_probe is { } inFlight)
+        {
+            return new ValueTask<IsoVersionResult>(inFlight);
+        }
+
+        // A loopback upstream can answer before the first await yields; a probe that completed synchronously has
+        // already run its finally, and remembering it would serve its result forever.
+        var probe = ProbeAsync();
+        if (!probe.IsCompleted)
+        {
+            _probe = probe;
+        }
+
+        return new ValueTask<IsoVersionResult>(probe);
     }
 
     public Task InvalidateAsync(string versionId)

@@ -36,12 +36,12 @@ public sealed class ConcurrentClientsTests(BootIsoFixture fixture)
         Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems.Take(20)));
         var requests = fixture.Upstream.Requests.Where(r => r.Path == "/files/" + isoName).ToList();
         Assert.All(requests, r => Assert.Equal(("GET", (int)HttpStatusCode.PartialContent), (r.Method, r.StatusCode)));
-        var probes = requests.Where(r => r.Range == "bytes=0-0").ToList();
-        Assert.Single(probes);
+        Assert.Single(requests, r => r.Range == "bytes=0-0");
 
         // A fetch asks for its chunk plus magic-length-1 bytes on either side (to see straddling occurrences), so
         // its window starts just before the chunk's first byte: the chunk is the first boundary at or after it.
-        var fetches = requests.Except(probes).Select(r => ParseRange(r.Range)).ToList();
+        // Not Except(): requests are records, and set operations would fold duplicate fetches into one.
+        var fetches = requests.Where(r => r.Range != "bytes=0-0").Select(r => ParseRange(r.Range)).ToList();
         var chunkCount = (int)((image.Bytes.Length + BootIsoImage.ChunkSize - 1) / BootIsoImage.ChunkSize);
         var fetchesPerChunk = fetches
             .GroupBy(window => (int)((window.Start + BootIsoImage.ChunkSize - 1) / BootIsoImage.ChunkSize))

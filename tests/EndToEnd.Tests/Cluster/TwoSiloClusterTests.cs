@@ -31,6 +31,10 @@ public sealed class TwoSiloClusterTests
             await File.WriteAllTextAsync(hardwareFile, TestMachines.HardwareYaml(mac1SourceIso: upstream.Url("hook.iso")));
 
             var builder = new TestClusterBuilder(2);
+
+            // The gateway joins as a separate Orleans client over TCP, like a gateway pod; the test cluster's
+            // default in-memory transport is reachable only from its own client.
+            builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket;
             builder.ConfigureHostConfiguration(config => config.AddInMemoryCollection(new Dictionary<string, string?>(TestMachines.BootConfiguration)
             {
                 ["Hardware:File"] = hardwareFile,

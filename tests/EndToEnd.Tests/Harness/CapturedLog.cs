@@ -25,6 +25,12 @@ public sealed class CapturedLog : ILoggerProvider
     /// <summary>Every line so far, in the order logged.</summary>
     public IReadOnlyList<LogLine> Lines => [.. _lines];
 
+    /// <summary>How many lines have been logged so far: pass it to <see cref="LinesSince"/> to see only what follows.</summary>
+    public int Mark() => _lines.Count;
+
+    /// <summary>The lines logged after <paramref name="mark"/> was taken (the gateway is shared by many tests).</summary>
+    public IReadOnlyList<LogLine> LinesSince(int mark) => [.. _lines.Skip(mark)];
+
     /// <summary>The lines at <see cref="LogLevel.Error"/> or above that contain every one of <paramref name="fragments"/>.</summary>
     public IReadOnlyList<LogLine> ErrorsContaining(params string[] fragments) =>
         [.. _lines.Where(line => line.Level >= LogLevel.Error && fragments.All(f => line.Message.Contains(f, StringComparison.Ordinal)))];

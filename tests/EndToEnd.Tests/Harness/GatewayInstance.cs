@@ -78,6 +78,7 @@ public sealed class GatewayInstance : IAsyncDisposable
             builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
             builder.Logging.AddFilter("Orleans", LogLevel.Warning);
             builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+            builder.Logging.AddFilter("Polly", LogLevel.Warning);
         });
 
         try

@@ -16,23 +16,25 @@ public sealed class SourceIsoTests(BootIsoFixture fixture)
 
     [Theory]
     [InlineData("http://169.254.169.254/latest/meta-data/iam/security-credentials/")]
-    [InlineData("{upstream}files-private/x.iso")]
+    [InlineData("{upstream}files-private/{name}")]
     [InlineData("{upstream}files")]
-    [InlineData("http://127.0.0.1.evil.example:{port}/files/hook.iso")]
-    [InlineData("http://localhost:{port}/files/hook.iso")]
-    [InlineData("https://127.0.0.1:{port}/files/hook.iso")]
-    [InlineData("http://user:secret@127.0.0.1:{port}/files/hook.iso")]
-    [InlineData("{upstream}files/../files-private/x.iso")]
-    [InlineData("{upstream}files/..%2Ffiles-private/x.iso")]
+    [InlineData("http://127.0.0.1.evil.example:{port}/files/{name}")]
+    [InlineData("http://localhost:{port}/files/{name}")]
+    [InlineData("https://127.0.0.1:{port}/files/{name}")]
+    [InlineData("http://user:secret@127.0.0.1:{port}/files/{name}")]
+    [InlineData("{upstream}files/../files-private/{name}")]
+    [InlineData("{upstream}files/..%2Ffiles-private/{name}")]
     [InlineData("file:///etc/passwd")]
     [InlineData("not a url")]
     public async Task Get_SourceIsoOutsideAllowlist_Returns403AndUpstreamSeesNoRequest(string sourceIso)
     {
         // The allowlist is "<upstream>/files/" (and three other test routes); look-alikes by prefix, host suffix,
-        // host spelling, scheme, credentials or path traversal must all be refused before anything is fetched.
-        var url = sourceIso
-            .Replace("{upstream}", fixture.Upstream.BaseAddress.ToString(), StringComparison.Ordinal)
-            .Replace("{port}", fixture.Upstream.BaseAddress.Port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        // host spelling, scheme, credentials or path traversal must all be refused before anything is fetched. The
+        // file has a name of its own (and exists upstream, so a wrongful fetch would succeed) so that any request
+        // this test causes is recognisable even if an earlier test's chunk prefetch for hook.iso lands meanwhile.
+        var name = $"forbidden-{Guid.NewGuid():N}.iso";
+        fixture.Upstream.SetFile(name, fixture.Image.Bytes);
+        var url = Expand(sourceIso).Replace("{name}", name, StringComparison.Ordinal);
         fixture.Upstream.ClearRequests();
 
         foreach (var mac in new[] { TestMachines.Mac1, TestMachines.Mac2 })
@@ -43,7 +45,27 @@ public sealed class SourceIsoTests(BootIsoFixture fixture)
             Assert.Equal(HttpStatusCode.Forbidden, head.StatusCode);
         }
 
-        Assert.Empty(fixture.Upstream.Requests);
+        Assert.DoesNotContain(fixture.Upstream.Requests, r => r.Path.Contains(name, StringComparison.Ordinal) || !r.Path.StartsWith("/files/", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("http://isocluster:S3cr3tT0ken@127.0.0.1:{port}/files/hook.iso", HttpStatusCode.Forbidden)]
+    [InlineData("{upstream}files-private/x.iso?X-Amz-Signature=S3cr3tT0ken", HttpStatusCode.Forbidden)]
+    [InlineData("{upstream}status/500/hook.iso?X-Amz-Signature=S3cr3tT0ken", HttpStatusCode.BadGateway)]
+    [InlineData("{upstream}redirect/11/hook.iso?X-Amz-Signature=S3cr3tT0ken", HttpStatusCode.BadGateway)]
+    public async Task Get_SourceIsoCarryingCredentials_NeitherEchoedNorLogged(string sourceIso, HttpStatusCode status)
+    {
+        // Presigned URLs carry credentials in the query, and URLs may carry user information: reasons and logs show
+        // URLs without either, so a refused or failed request does not copy a secret into logs or error pages.
+        const string secret = "S3cr3tT0ken";
+        var url = Expand(sourceIso);
+        var mark = fixture.Gateway.Log.Mark();
+
+        using var response = await Client.GetAsync(GatewayInstance.IsoPath(TestMachines.Mac1, sourceIso: url));
+
+        var reason = await IsoResponses.AssertOneLineErrorAsync(response, status);
+        Assert.DoesNotContain(secret, reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(fixture.Gateway.Log.LinesSince(mark), line => line.Message.Contains(secret, StringComparison.Ordinal));
     }
 
     [Theory]
@@ -90,6 +112,25 @@ public sealed class SourceIsoTests(BootIsoFixture fixture)
         Assert.NotEmpty(fixture.Gateway.Log.ErrorsContaining(TestMachines.Mac1, url));
     }
 
+    [Fact]
+    public async Task Get_AllowlistedSourceIsoRedirectingOutsideAllowlist_Returns502AndTargetNeverFetched()
+    {
+        // The issue: every redirect hop of a client-supplied source is checked against the allowlist again, so an
+        // allowlisted server cannot bounce the cluster to a URL the client could not have named itself. Here only
+        // redirect/ is allowlisted, and the chain ends on files/.
+        fixture.Upstream.SetFile("bounce.iso", fixture.Image.Bytes);
+        await using var gateway = await fixture.StartGatewayAsync(BootIsoFixture.IsoName, "--iso-source-allow", fixture.Upstream.Url("", "redirect"));
+        var url = fixture.Upstream.Url("bounce.iso", "redirect/2");
+        fixture.Upstream.ClearRequests();
+
+        using var response = await gateway.Client.GetAsync(GatewayInstance.IsoPath(TestMachines.Mac1, sourceIso: url));
+
+        await IsoResponses.AssertOneLineErrorAsync(response, HttpStatusCode.BadGateway, "--iso-source-allow");
+        Assert.Contains(fixture.Upstream.Requests, r => r.Path == "/redirect/1/bounce.iso");
+        Assert.DoesNotContain(fixture.Upstream.Requests, r => r.Path == "/files/bounce.iso");
+        Assert.NotEmpty(gateway.Log.ErrorsContaining(TestMachines.Mac1, url));
+    }
+
     [Theory]
     [InlineData(500)]
     [InlineData(404)]
@@ -125,4 +166,8 @@ public sealed class SourceIsoTests(BootIsoFixture fixture)
         Assert.Equal(-1, ReferencePatch.FirstDifference(await full.Content.ReadAsByteArrayAsync(), reference));
         Assert.Single(fixture.Gateway.Log.Lines, line => line.Level == Microsoft.Extensions.Logging.LogLevel.Warning && line.Message.Contains(url, StringComparison.Ordinal) && line.Message.Contains("range", StringComparison.OrdinalIgnoreCase));
     }
+
+    private string Expand(string template) => template
+        .Replace("{upstream}", fixture.Upstream.BaseAddress.ToString(), StringComparison.Ordinal)
+        .Replace("{port}", fixture.Upstream.BaseAddress.Port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
 }

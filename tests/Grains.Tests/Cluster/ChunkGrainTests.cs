@@ -109,6 +109,23 @@ public sealed class ChunkGrainTests(GrainClusterFixture fixture)
     }
 
     [Fact]
+    public async Task ReadAsync_SourceWithQueryString_KeepsTheQueryOnEveryRequest()
+    {
+        // A presigned URL only works with its query; dropping it would turn every fetch into a 403 upstream.
+        var name = "presigned.iso";
+        fixture.Upstream.SetFile(name, GrainClusterFixture.Image(2, seed: 11));
+        var source = new IsoSource(fixture.Upstream.Url(name) + "?X-Signature=abc%2F123&Expires=99", IsoSourceOrigin.Operator);
+        var version = (await fixture.Grains.GetGrain<ISourceIsoGrain>(source.GrainKey).GetVersionAsync()).Version!;
+
+        var read = await fixture.Grains.GetGrain<IIsoChunkGrain>(version.ChunkKey(1)).ReadAsync(version, 0, 8);
+
+        Assert.Equal(UpstreamStatus.Ok, read.Status);
+        var requests = fixture.Upstream.Requests.Where(r => r.Path == $"/files/{name}").ToList();
+        Assert.Equal(2, requests.Count);
+        Assert.All(requests, r => Assert.Equal("?X-Signature=abc%2F123&Expires=99", r.Query));
+    }
+
+    [Fact]
     public async Task GetVersionAsync_UpstreamMissing_ReportsBadResponse()
     {
         var source = new IsoSource(fixture.Upstream.Url("missing.iso"), IsoSourceOrigin.Operator);

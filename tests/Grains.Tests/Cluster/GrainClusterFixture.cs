@@ -64,6 +64,9 @@ public sealed class GrainClusterFixture : IAsyncLifetime
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
+
+        // Until membership settles, a grain can briefly have an activation on each silo; tests want one.
+        await Cluster.WaitForLivenessToStabilizeAsync();
     }
 
     public async Task DisposeAsync()
