@@ -39,13 +39,13 @@ public sealed class UpstreamUrlPolicy
 
         if (parsed.Scheme != Uri.UriSchemeHttp && parsed.Scheme != Uri.UriSchemeHttps)
         {
-            reason = $"'{IsoSource.ForDisplay(text!)}' is not an http or https URL";
+            reason = $"'{IsoSource.ForDisplay(text)}' is not an http or https URL";
             return false;
         }
 
         if (parsed.UserInfo.Length > 0)
         {
-            reason = $"'{IsoSource.ForDisplay(text!)}' carries user information, which is not allowed";
+            reason = $"'{IsoSource.ForDisplay(text)}' carries user information, which is not allowed";
             return false;
         }
 
