@@ -47,7 +47,7 @@ public sealed class QemuBootTests(BootFixture fixture, ITestOutputHelper output)
             settings.AddRange(WriteTestCertificate(work.Path));
         }
 
-        await using var gateway = await BootGateway.StartAsync(scheme, settings);
+        await using var gateway = await GatewayInstance.StartAsync(settings, scheme: scheme);
         var boots = s_machines.Select(m => QemuMachine.BootAsync(new Uri(gateway.BaseAddress, $"iso/{m.Mac}/hook.iso"), work.Path, BootTimeout, CancellationToken.None));
         var outcomes = await Task.WhenAll(boots);
 
@@ -68,7 +68,7 @@ public sealed class QemuBootTests(BootFixture fixture, ITestOutputHelper output)
         Assert.All(chunkFetches, fetch => Assert.Single(fetch));
     }
 
-    private void Report(BootGateway gateway, UpstreamServer upstream, BootOutcome[] outcomes)
+    private void Report(GatewayInstance gateway, UpstreamServer upstream, BootOutcome[] outcomes)
     {
         for (var i = 0; i < s_machines.Length; i++)
         {

@@ -1,3 +1,4 @@
+using IsoCluster.TestSupport;
 using IsoCluster.EndToEnd.Tests.Harness;
 
 namespace IsoCluster.EndToEnd.Tests.Ranges;

@@ -1,4 +1,5 @@
 using System.Net;
+using IsoCluster.TestSupport;
 using IsoCluster.EndToEnd.Tests.Harness;
 
 namespace IsoCluster.EndToEnd.Tests.Serving;

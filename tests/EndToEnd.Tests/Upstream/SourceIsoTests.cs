@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using IsoCluster.TestSupport;
 using IsoCluster.EndToEnd.Tests.Harness;
 
 namespace IsoCluster.EndToEnd.Tests.Upstream;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace IsoCluster.EndToEnd.Tests.Harness;
+namespace IsoCluster.TestSupport;
 
 /// <summary>One line a gateway logged.</summary>
 /// <param name="Level">Its level.</param>

@@ -1,14 +1,17 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using IsoCluster.Gateway.Hosting;
-using IsoCluster.TestSupport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace IsoCluster.EndToEnd.Tests.Harness;
+namespace IsoCluster.TestSupport;
+
+/// <summary>One request a gateway answered.</summary>
+public sealed record GatewayRequest(string Method, string Path, string? Range, int StatusCode, long? ContentLength);
 
 /// <summary>
 /// A real gateway (Kestrel on a free loopback port) built by <see cref="GatewayApplication.Create"/> from command-line
@@ -20,13 +23,15 @@ public sealed class GatewayInstance : IAsyncDisposable
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
 
     private readonly WebApplication _app;
+    private readonly ConcurrentQueue<GatewayRequest> _requests;
     private readonly List<HttpClient> _clients = [];
     private readonly Lock _lock = new();
     private bool _disposed;
 
-    private GatewayInstance(WebApplication app, Uri baseAddress, CapturedLog log)
+    private GatewayInstance(WebApplication app, Uri baseAddress, CapturedLog log, ConcurrentQueue<GatewayRequest> requests)
     {
         _app = app;
+        _requests = requests;
         BaseAddress = baseAddress;
         Log = log;
         Client = CreateClient();
@@ -41,15 +46,18 @@ public sealed class GatewayInstance : IAsyncDisposable
     /// <summary>What the gateway and its embedded silo logged.</summary>
     public CapturedLog Log { get; }
 
+    /// <summary>Every request the gateway answered, in completion order.</summary>
+    public IReadOnlyList<GatewayRequest> Requests => [.. _requests];
+
     /// <summary>
     /// Starts a gateway with <paramref name="args"/> plus <c>--urls http://127.0.0.1:0</c>. With
     /// <paramref name="embeddedSilo"/>, free silo and Orleans gateway ports and a unique cluster id are added too, so
     /// several gateways (each with its own silo) can run side by side in one test process.
     /// </summary>
-    public static async Task<GatewayInstance> StartAsync(IEnumerable<string> args, bool embeddedSilo = true)
+    public static async Task<GatewayInstance> StartAsync(IEnumerable<string> args, bool embeddedSilo = true, string scheme = "http")
     {
         ArgumentNullException.ThrowIfNull(args);
-        var all = new List<string>(args) { "--urls", "http://127.0.0.1:0" };
+        var all = new List<string>(args) { "--urls", $"{scheme}://127.0.0.1:0" };
         if (embeddedSilo)
         {
             var siloPort = FreePorts.Next();
@@ -81,13 +89,27 @@ public sealed class GatewayInstance : IAsyncDisposable
             builder.Logging.AddFilter("Polly", LogLevel.Warning);
         });
 
+        var requests = new ConcurrentQueue<GatewayRequest>();
+
+        // app.Use middleware runs before the ISO endpoint: the minimal host routes to endpoints after it.
+        app.Use(async (context, next) =>
+        {
+            await next(context);
+            requests.Enqueue(new GatewayRequest(
+                context.Request.Method,
+                context.Request.Path.Value ?? "",
+                context.Request.Headers.Range.ToString() is { Length: > 0 } range ? range : null,
+                context.Response.StatusCode,
+                context.Response.ContentLength));
+        });
+
         try
         {
             await app.StartAsync();
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses
                 ?? throw new InvalidOperationException("Kestrel reported no addresses.");
-            var address = addresses.First(a => a.StartsWith("http://", StringComparison.Ordinal));
-            return new GatewayInstance(app, new Uri(address.TrimEnd('/') + "/"), log);
+            var address = addresses.First(a => a.StartsWith($"{scheme}://", StringComparison.Ordinal));
+            return new GatewayInstance(app, new Uri(address.TrimEnd('/') + "/"), log, requests);
         }
         catch
         {
