@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using IsoCluster.TestSupport;
 
 namespace IsoCluster.Boot.Tests;
 
@@ -15,28 +15,13 @@ public sealed class BootFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var script = Path.Combine(RepositoryRoot(), "scripts", "boot-fixture.sh");
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(script);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        try
+        var result = await ToolProcess.RunAsync("bash", [script], TimeSpan.FromMinutes(10), CancellationToken.None);
+        if (result.ExitCode != 0)
         {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{script} did not finish in 10 minutes: {await stderr}");
+            throw new InvalidOperationException($"{script} failed ({result.ExitCode}): {result.StandardError}");
         }
 
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{script} failed ({process.ExitCode}): {await stderr}");
-        }
-
-        IsoPath = (await stdout).Trim().Split('\n')[^1];
+        IsoPath = result.StandardOutput.Trim().Split('\n')[^1];
         Iso = await File.ReadAllBytesAsync(IsoPath);
     }
 

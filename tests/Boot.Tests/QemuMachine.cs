@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using IsoCluster.TestSupport;
 
 namespace IsoCluster.Boot.Tests;
 
@@ -29,39 +30,26 @@ public static class QemuMachine
         // sslverify=off: the gateway's test certificate is self-signed; a BMC would be given the CA instead.
         var drive = $"file.driver={(https ? "https" : "http")},file.url={isoUrl},{(https ? "file.sslverify=off," : "")}" +
                     "media=cdrom,if=ide,readonly=on,format=raw";
-        var start = new ProcessStartInfo("qemu-system-x86_64")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[]
-        {
+        string[] args =
+        [
             "-machine", $"pc,accel={Accelerator}", "-m", "256", "-nodefaults", "-display", "none", "-no-reboot",
             "-serial", $"file:{serialLog}", "-drive", drive, "-boot", "d",
-        })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
+        ];
         var stopwatch = Stopwatch.StartNew();
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("qemu-system-x86_64 did not start");
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        _ = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
+        string qemuOutcome;
         try
         {
-            await process.WaitForExitAsync(deadline.Token);
+            var result = await ToolProcess.RunAsync("qemu-system-x86_64", args, timeout, cancellationToken);
+            qemuOutcome = $"qemu exit code {result.ExitCode}; stderr: {result.StandardError.Trim()}";
         }
-        catch (OperationCanceledException)
+        catch (TimeoutException ex)
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
+            // A VM that never powers off is a failed boot, reported with its serial log rather than thrown.
+            qemuOutcome = ex.Message;
         }
 
         var log = File.Exists(serialLog) ? await File.ReadAllTextAsync(serialLog, Encoding.Latin1, CancellationToken.None) : "";
-        log += $"{Environment.NewLine}[qemu exit code {process.ExitCode}; stderr: {(await stderr).Trim()}]";
+        log += $"{Environment.NewLine}[{qemuOutcome}]";
         return new BootOutcome(CommandLineBetweenMarkers(log), log, stopwatch.Elapsed);
     }
 

@@ -1,5 +1,3 @@
-using System.ComponentModel;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 
@@ -266,94 +264,23 @@ public sealed class IsoImageBuilder
         return path;
     }
 
-    /// <summary>Runs xorriso with an argument list (no shell) and returns its stdout.</summary>
+    /// <summary>Runs xorriso and returns its stdout; a non-zero exit throws with its stderr.</summary>
     private static async Task<string> RunXorrisoAsync(IReadOnlyList<string> arguments, CancellationToken ct)
     {
-        var startInfo = new ProcessStartInfo(XorrisoExecutable)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        // Pins the volume creation/modification dates and UUID (reproducible-builds.org convention).
-        startInfo.Environment["SOURCE_DATE_EPOCH"] = PinnedUnixTime.ToString(CultureInfo.InvariantCulture);
-
-        var commandLine = XorrisoExecutable + " " + string.Join(' ', arguments);
-        using var process = new Process { StartInfo = startInfo };
-        try
-        {
-            process.Start();
-        }
-        catch (Win32Exception e)
+        // SOURCE_DATE_EPOCH pins the volume creation/modification dates and UUID (reproducible-builds.org convention).
+        var result = await ToolProcess.RunAsync(
+            XorrisoExecutable,
+            arguments,
+            ToolTimeout,
+            ct,
+            new Dictionary<string, string> { ["SOURCE_DATE_EPOCH"] = PinnedUnixTime.ToString(CultureInfo.InvariantCulture) });
+        if (result.ExitCode != 0)
         {
             throw new InvalidOperationException(
-                $"Could not start '{XorrisoExecutable}' ({e.Message}). Install it with `bash scripts/test.sh` " +
-                "or `apt-get install -y --no-install-recommends xorriso`.",
-                e);
+                $"'{XorrisoExecutable} {string.Join(' ', arguments)}' exited with code {result.ExitCode}. stderr:\n{result.StandardError}");
         }
 
-        process.StandardInput.Close();
-
-        // Both pipes are drained concurrently: xorriso blocks once either OS pipe buffer is full.
-        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        deadline.CancelAfter(ToolTimeout);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            var pid = process.Id;
-            KillQuietly(process);
-            ct.ThrowIfCancellationRequested();
-            throw new TimeoutException(
-                $"'{commandLine}' (pid {pid}) ran longer than {ToolTimeout.TotalSeconds} s and was killed. " +
-                $"stderr so far:\n{await TailAsync(stderr)}");
-        }
-
-        var output = await stdout;
-        var errors = await stderr;
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException(
-                $"'{commandLine}' exited with code {process.ExitCode}. stderr:\n{errors}");
-        }
-
-        return output;
-    }
-
-    private static void KillQuietly(Process process)
-    {
-        try
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit(TimeSpan.FromSeconds(5));
-        }
-        catch (InvalidOperationException)
-        {
-            // It exited between the deadline and the kill: nothing left to stop.
-        }
-    }
-
-    private static async Task<string> TailAsync(Task<string> stream)
-    {
-        try
-        {
-            return await stream.WaitAsync(TimeSpan.FromSeconds(5));
-        }
-        catch (TimeoutException)
-        {
-            return "(stderr not closed after kill)";
-        }
+        return result.StandardOutput;
     }
 
     private static void DeleteQuietly(DirectoryInfo directory)
