@@ -71,8 +71,8 @@ internal sealed partial class IsoEndpoint
         try
         {
             // 2-3. Boot plan and the source ISO version pinned for this machine's boot, in one call.
-            var planResult = await _grains.GetGrain<IMachineGrain>(macText)
-                .GetBootPlanAsync(request.Query["sourceISO"].FirstOrDefault(), aborted);
+            var sourceIso = request.Query.TryGetValue("sourceISO", out var values) ? values[0] : null;
+            var planResult = await _grains.GetGrain<IMachineGrain>(macText).GetBootPlanAsync(sourceIso, aborted);
             if (planResult.Plan is null || planResult.Version is null)
             {
                 var failure = planResult.Status == BootPlanStatus.UpstreamFailed
