@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The fleet-boot benchmark:
-#   bash bench/fleet-boot.sh [--clients N] [--size-mib M] [--time-limit-s S] [--no-jit-warmup] [--keep]
-#                            [--gateway-env NAME=VALUE]...
+#   bash bench/fleet-boot.sh [--clients N] [--size-mib M] [--time-limit-s S] [--keep]
+#                            [--no-jit-warmup | --jit-warmup-rounds R] [--gateway-env NAME=VALUE]...
 #
 # A fleet of C machines boots at once from one ~M MiB ISO, each reading it whole in sequential 64 KiB Range
 # requests as a BMC does. The same clients boot twice in one run, so the figures compare peers on the same
@@ -32,12 +32,13 @@ SIZE_MIB=128
 PASS_LIMIT_S=90
 KEEP=""
 JIT_WARMUP=1
+WARMUP_ROUNDS=2
 GATEWAY_ENV=()
 
 usage() {
-    sed -n '2,4p' "${BASH_SOURCE[0]}" | sed 's/^# *//'
-    echo "defaults: --clients $CLIENTS --size-mib $SIZE_MIB --time-limit-s $PASS_LIMIT_S (per pass)"
-    echo "--no-jit-warmup skips the warm-up boot of a second, small ISO, so the cold pass also pays for JIT compilation"
+    sed -n '3,4p' "${BASH_SOURCE[0]}" | sed 's/^#   //'
+    echo "defaults: --clients $CLIENTS --size-mib $SIZE_MIB --time-limit-s $PASS_LIMIT_S (per pass) --jit-warmup-rounds $WARMUP_ROUNDS"
+    echo "--no-jit-warmup skips the warm-up boots of a second, small ISO, so the cold pass also pays for JIT compilation"
     echo "--keep leaves the temp dir (fixture, nginx and gateway logs, each pass's output) for inspection"
     echo "--gateway-env sets an environment variable (configuration key) for the gateway, for experiments such as"
     echo "  --gateway-env Logging__LogLevel__Default=Warning"
@@ -50,12 +51,13 @@ while (($# > 0)); do
         --time-limit-s) PASS_LIMIT_S="${2:?--time-limit-s needs a value}"; shift 2 ;;
         --keep) KEEP=1; shift ;;
         --no-jit-warmup) JIT_WARMUP=""; shift ;;
+        --jit-warmup-rounds) WARMUP_ROUNDS="${2:?--jit-warmup-rounds needs a value}"; shift 2 ;;
         --gateway-env) GATEWAY_ENV+=("${2:?--gateway-env needs NAME=VALUE}"); shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) echo "fleet-boot.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
     esac
 done
-for value in "$CLIENTS" "$SIZE_MIB" "$PASS_LIMIT_S"; do
+for value in "$CLIENTS" "$SIZE_MIB" "$PASS_LIMIT_S" "$WARMUP_ROUNDS"; do
     [[ "$value" =~ ^[1-9][0-9]*$ ]] || { echo "fleet-boot.sh: '$value' is not a positive whole number" >&2; exit 2; }
 done
 
@@ -64,6 +66,7 @@ WORK=""
 NGINX_PID=""
 GATEWAY_PID=""
 POLICY_RC_CREATED=""
+SUDO=()
 
 log() {
     printf '[%s] %s\n' "$(date -u '+%H:%M:%S')" "$*"
@@ -95,7 +98,7 @@ cleanup() {
     stop_pid "$GATEWAY_PID" 20
     stop_pid "$NGINX_PID" 10
     if [[ -n "$POLICY_RC_CREATED" ]]; then
-        rm -f /usr/sbin/policy-rc.d
+        "${SUDO[@]}" rm -f /usr/sbin/policy-rc.d
     fi
     if [[ -n "$WORK" && -d "$WORK" ]]; then
         if [[ -n "$KEEP" ]]; then
@@ -117,24 +120,23 @@ find_nginx() {
 
 install_nginx() {
     [[ -n "$(find_nginx)" ]] && return 0
-    local sudo=()
     if ((EUID != 0)); then
         command -v sudo >/dev/null 2>&1 || die "nginx is missing, and not root and no sudo to install it"
-        sudo=(sudo)
+        SUDO=(sudo)
     fi
     # Installing the package must not start a system nginx on port 80: a policy-rc.d that says no (exit 101)
     # keeps invoke-rc.d from starting it. One that is already there is left alone.
     if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-        printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
-        "${sudo[@]}" chmod 755 /usr/sbin/policy-rc.d
+        printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+        "${SUDO[@]}" chmod 755 /usr/sbin/policy-rc.d
         POLICY_RC_CREATED=1
     fi
     log "installing nginx (Debian package)"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive timeout 600 apt-get update -q </dev/null >/dev/null
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive timeout 600 \
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive timeout 600 apt-get update -q </dev/null >/dev/null
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive timeout 600 \
         apt-get install -y -q --no-install-recommends nginx </dev/null >/dev/null
     if [[ -n "$POLICY_RC_CREATED" ]]; then
-        "${sudo[@]}" rm -f /usr/sbin/policy-rc.d
+        "${SUDO[@]}" rm -f /usr/sbin/policy-rc.d
         POLICY_RC_CREATED=""
     fi
     [[ -n "$(find_nginx)" ]] || die "nginx is still missing after apt-get install"
@@ -315,8 +317,8 @@ run_pass() {
 if [[ -n "$JIT_WARMUP" ]]; then
     # WARMUP_URL, percent-encoded as a query value.
     warmup_url="$GATEWAY_URL/iso/{mac}/hook.iso?sourceISO=http%3A%2F%2F127.0.0.1%3A$NGINX_PORT%2Fwarmup.iso"
-    for round in 1 2; do
-        log "JIT warm-up $round/2: $CLIENTS clients boot warmup.iso (16 MiB) through the gateway"
+    for ((round = 1; round <= WARMUP_ROUNDS; round++)); do
+        log "JIT warm-up $round/$WARMUP_ROUNDS: $CLIENTS clients boot warmup.iso (16 MiB) through the gateway"
         run_pass "jit-warmup-$round" "$warmup_url" "$WWW/warmup.iso" "$GATEWAY_PID" --patched
     done
 fi
@@ -354,6 +356,14 @@ cpu_per_gib() {
 
 echo
 echo "== fleet-boot summary: $CLIENTS clients, ISO $ISO_BYTES bytes ($(mib "$ISO_BYTES")), 64 KiB requests"
+# Other work changes src/ all the time; say which code was measured.
+commit="$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [[ -n "$(git -C "$REPO_ROOT" status --porcelain -- src 2>/dev/null)" ]]; then
+    commit="$commit with uncommitted changes in src/"
+fi
+warmup_note=""
+[[ -n "$JIT_WARMUP" ]] || warmup_note=", no JIT warm-up"
+echo "   gateway built from $commit${GATEWAY_ENV[*]:+, environment: ${GATEWAY_ENV[*]}}$warmup_note"
 row='  %-13s %9s %9s %9s %9s %7s %11s %9s %12s\n'
 # shellcheck disable=SC2059 # the format is the row layout above
 printf "$row" pass "MB/s" "p50 ms" "p95 ms" "p99 ms" errors "server CPU" "upstream" "upstream"

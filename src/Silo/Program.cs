@@ -26,6 +26,7 @@ if (commandLine.Errors.Count > 0)
 try
 {
     var builder = Host.CreateApplicationBuilder([.. commandLine.PassThroughArgs]);
+    LoggingDefaults.AddTo(builder.Configuration);
     builder.Configuration.AddInMemoryCollection(commandLine.Values);
     builder.UseOrleans(silo => silo.UseIsoClusterLocalhostClustering(builder.Configuration).AddIsoClusterGrains(builder.Configuration));
     var host = builder.Build();

@@ -19,6 +19,7 @@ public static class GatewayApplication
         }
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [.. commandLine.PassThroughArgs] });
+        LoggingDefaults.AddTo(builder.Configuration);
         builder.Configuration.AddInMemoryCollection(commandLine.Values);
         var configuration = builder.Configuration;
 
