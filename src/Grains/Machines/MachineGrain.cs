@@ -50,6 +50,8 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
         var lookup = await _hardware.FindAsync(_mac, cancellationToken);
         if (lookup.Machine is null)
         {
+            // Any client can name any of 2^48 MACs; an unknown one must not leave an activation behind.
+            DeactivateOnIdle();
             _revision = null;
             return lookup.Status == HardwareLookupStatus.Unavailable
                 ? new BootPlanResult(BootPlanStatus.HardwareUnavailable, null, lookup.Reason ?? "the Hardware source is unavailable")
