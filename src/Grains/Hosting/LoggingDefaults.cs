@@ -10,7 +10,6 @@ public static class LoggingDefaults
     // the gateway's CPU in bench/fleet-boot.sh. Orleans' Information lines are start-up chatter.
     private static readonly Dictionary<string, string?> s_levels = new()
     {
-        ["Logging:LogLevel:Default"] = "Information",
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         ["Logging:LogLevel:Orleans"] = "Warning",
         ["Logging:LogLevel:Polly"] = "Warning",

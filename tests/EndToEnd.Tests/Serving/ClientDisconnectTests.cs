@@ -20,10 +20,15 @@ public sealed class ClientDisconnectTests(BootIsoFixture fixture)
     {
         const string mac = TestMachines.Mac2;
         var log = fixture.Gateway.Log;
+
+        // Far larger than loopback socket buffers (a few MiB), so the gateway is still writing when the client
+        // leaves; with the 6.5 MB fixture ISO the whole body could already sit in kernel buffers.
+        fixture.Upstream.SetFile("large.iso", IsoImageBuilder.Filler(48 * 1024 * 1024, seed: 48));
+        var largeIso = GatewayInstance.IsoPath(mac, sourceIso: fixture.Upstream.Url("large.iso"));
         var mark = log.Mark();
 
         using (var client = fixture.Gateway.CreateClient())
-        using (var response = await client.GetAsync(GatewayInstance.IsoPath(mac), HttpCompletionOption.ResponseHeadersRead))
+        using (var response = await client.GetAsync(largeIso, HttpCompletionOption.ResponseHeadersRead))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             await using var body = await response.Content.ReadAsStreamAsync();
