@@ -24,6 +24,8 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
     private readonly string _macText;
     private string? _revision;
     private BootPlanResult _plan = new(BootPlanStatus.HardwareNotFound, null, null);
+    private byte[]? _kernelParams;
+    private string _patchTag = "";
     private IsoVersion? _pinnedVersion;
     private long _lastReadAt;
 
@@ -64,7 +66,7 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
             _revision = lookup.Machine.Revision;
         }
 
-        var planned = sourceIsoOverride is null ? _plan : WithClientSource(lookup.Machine, sourceIsoOverride);
+        var planned = sourceIsoOverride is null ? _plan : WithClientSource(sourceIsoOverride);
         return planned.Plan is { } plan ? await WithVersionAsync(plan, cancellationToken) : planned;
     }
 
@@ -101,9 +103,9 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
     }
 
     // The query parameter replaces only the source; a broken command line stays broken whatever the source.
-    private BootPlanResult WithClientSource(MachineRecord machine, string sourceIsoOverride)
+    private BootPlanResult WithClientSource(string sourceIsoOverride)
     {
-        if (_plan.Status is BootPlanStatus.InvalidKernelParams or BootPlanStatus.KernelParamsTooLong)
+        if (_kernelParams is null)
         {
             return _plan;
         }
@@ -116,12 +118,13 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
                 $"sourceISO '{IsoSource.ForDisplay(sourceIsoOverride)}' is not allowed: {(reason.Length > 0 ? reason : "it matches no --iso-source-allow prefix")}");
         }
 
-        var (kernelParams, patchTag) = _plan.Plan is { } plan ? (plan.KernelParams, plan.PatchTag) : BuildKernelParams(machine);
-        return new BootPlanResult(BootPlanStatus.Ready, new BootPlan(new IsoSource(sourceIsoOverride, IsoSourceOrigin.Client), kernelParams, patchTag), null);
+        return new BootPlanResult(BootPlanStatus.Ready, new BootPlan(new IsoSource(sourceIsoOverride, IsoSourceOrigin.Client), _kernelParams, _patchTag), null);
     }
 
+    // Sets _kernelParams only when they can be written over the magic string, whatever the source turns out to be.
     private BootPlanResult BuildPlan(MachineRecord machine)
     {
+        _kernelParams = null;
         var built = KernelParams.Build(machine, _bootOptions);
         if (!built.IsSuccess)
         {
@@ -129,7 +132,7 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
             return new BootPlanResult(BootPlanStatus.InvalidKernelParams, null, built.Error);
         }
 
-        var (kernelParams, patchTag) = BuildKernelParams(machine);
+        var kernelParams = built.ToAscii();
         if (kernelParams.Length > _isoOptions.MagicString.Length)
         {
             var reason = $"{_mac}: kernel parameters are {kernelParams.Length} bytes, longer than the {_isoOptions.MagicString.Length}-byte magic string; they are never truncated";
@@ -137,6 +140,8 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
             return new BootPlanResult(BootPlanStatus.KernelParamsTooLong, null, reason);
         }
 
+        _kernelParams = kernelParams;
+        _patchTag = Convert.ToHexStringLower(SHA256.HashData(kernelParams).AsSpan(0, 6));
         var sourceUrl = machine.Interface.SourceIso ?? _isoOptions.UpstreamUrl;
         if (string.IsNullOrEmpty(sourceUrl))
         {
@@ -156,13 +161,7 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
 
         var source = new IsoSource(sourceUrl, IsoSourceOrigin.Operator);
         LogPlanBuilt(_logger, _macText, machine.HardwareName, machine.Revision, source.DisplayUrl);
-        return new BootPlanResult(BootPlanStatus.Ready, new BootPlan(source, kernelParams, patchTag), null);
-    }
-
-    private (byte[] KernelParams, string PatchTag) BuildKernelParams(MachineRecord machine)
-    {
-        var bytes = KernelParams.Build(machine, _bootOptions).ToAscii();
-        return (bytes, Convert.ToHexStringLower(SHA256.HashData(bytes).AsSpan(0, 6)));
+        return new BootPlanResult(BootPlanStatus.Ready, new BootPlan(source, kernelParams, _patchTag), null);
     }
 
     [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "Boot plan for {Mac} (Hardware {HardwareName}, revision {Revision}) built: source {SourceUrl}")]
