@@ -44,6 +44,12 @@ internal sealed class IsoBodyReader
                 return (piece.Status, piece.Reason);
             }
 
+            // A silo must never answer Ok with nothing; if one did, looping on the same position would never end.
+            if (piece.Data.IsEmpty)
+            {
+                return (UpstreamStatus.BadResponse, $"chunk grain returned no bytes at offset {position}");
+            }
+
             var next = position + piece.Data.Length;
             if (next < end)
             {
