@@ -58,7 +58,14 @@ trap 'rm -rf -- "$work"' EXIT
 log "building with $kernel_package $kernel_version in $work"
 
 # The kernel is unpacked from its .deb, never installed: installing it would run the host's boot loader hooks.
-(cd "$work" && apt-get download -q "$kernel_package=$kernel_version" >&2)
+# Package lists can be older than the mirror (a kernel security update replaces the file): refresh once and retry.
+if ! (cd "$work" && apt-get download -q "$kernel_package=$kernel_version" >&2); then
+    log "kernel download failed; refreshing the package lists and retrying once"
+    apt_get update
+    kernel_package="$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')"
+    kernel_version="$(apt-cache policy "$kernel_package" | awk '/Candidate:/ { print $2; exit }')"
+    (cd "$work" && apt-get download -q "$kernel_package=$kernel_version" >&2)
+fi
 mkdir -p "$work/kernel" "$work/iso/boot/grub" "$work/initramfs"/{bin,dev,proc,sys}
 dpkg-deb --fsys-tarfile "$work"/"$kernel_package"_*.deb | tar -x -C "$work/kernel" --wildcards './boot/vmlinuz-*'
 cp "$work"/kernel/boot/vmlinuz-* "$work/iso/boot/vmlinuz"
