@@ -82,7 +82,7 @@ timeout 300 qemu-system-x86_64 -machine pc,accel="${ISOCLUSTER_QEMU_ACCEL:-tcg}"
     -serial "file:$work/serial.log" -boot d \
     -drive "file.driver=http,file.url=$url,media=cdrom,if=ide,readonly=on,format=raw" || true
 
-cmdline="$(sed -n '/ISOCLUSTER-CMDLINE-BEGIN/,/ISOCLUSTER-CMDLINE-END/p' "$work/serial.log" | sed '1d;$d')"
+cmdline="$(sed -n '/ISOCLUSTER-CMDLINE-BEGIN/,/ISOCLUSTER-CMDLINE-END/p' "$work/serial.log" | sed '1d;$d' | grep -v '^\[ *[0-9]' || true)"
 if [[ -z "$cmdline" ]]; then
     log "the VM did not report its command line; serial log:"
     cat "$work/serial.log"

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.RegularExpressions;
 using IsoCluster.TestSupport;
 
 namespace IsoCluster.Boot.Tests;
@@ -11,7 +12,7 @@ public sealed record BootOutcome(string? KernelCommandLine, string SerialLog, Ti
 /// Boots a QEMU VM (TCG by default) whose CD-ROM is attached through QEMU's curl block driver, the way a BMC's
 /// virtual media reads an ISO: HTTP(S) range requests against the URL. The VM is killed by PID at its timeout.
 /// </summary>
-public static class QemuMachine
+public static partial class QemuMachine
 {
     public const string BeginMarker = "ISOCLUSTER-CMDLINE-BEGIN";
     public const string EndMarker = "ISOCLUSTER-CMDLINE-END";
@@ -53,10 +54,22 @@ public static class QemuMachine
         return new BootOutcome(CommandLineBetweenMarkers(log), log, stopwatch.Elapsed);
     }
 
+    // The kernel shares the serial port; its "[    2.13] ..." lines are dropped should any land between the markers.
     private static string? CommandLineBetweenMarkers(string log)
     {
         var begin = log.IndexOf(BeginMarker, StringComparison.Ordinal);
         var end = begin < 0 ? -1 : log.IndexOf(EndMarker, begin, StringComparison.Ordinal);
-        return end < 0 ? null : log[(begin + BeginMarker.Length)..end].Trim();
+        if (end < 0)
+        {
+            return null;
+        }
+
+        var lines = log[(begin + BeginMarker.Length)..end]
+            .Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Where(line => !KernelLogLine().IsMatch(line));
+        return string.Join('\n', lines);
     }
+
+    [GeneratedRegex(@"^\[\s*\d+\.\d+\]")]
+    private static partial Regex KernelLogLine();
 }
