@@ -18,7 +18,7 @@ public sealed class QemuBootTests(BootFixture fixture, ITestOutputHelper output)
     private static readonly Machine[] s_machines =
     [
         new("52:54:00:12:34:01", "hall1", "101", "10.1.0.11", "255.255.255.0", "10.1.0.1", "node01", "10.1.0.2", "a.example", "10.1.0.3"),
-        new("52:54:00:12:34:02", "hall2", "202", "10.2.0.22", "255.255.0.0", "10.2.0.1", "node02", "10.2.0.2,10.2.0.4", "b.example,c.example", "10.2.0.5"),
+        new("52:54:00:12:34:02", "hall2 console=ttyS0,115200n8", "202", "10.2.0.22", "255.255.0.0", "10.2.0.1", "node02", "10.2.0.2,10.2.0.4", "b.example,c.example", "10.2.0.5"),
     ];
 
     [Theory]
@@ -106,11 +106,13 @@ public sealed class QemuBootTests(BootFixture fixture, ITestOutputHelper output)
     private sealed record Machine(
         string Mac, string Facility, string Vlan, string Ip, string Netmask, string Gateway, string Hostname, string Dns, string Search, string Ntp)
     {
-        // Written out by hand rather than by the product's builder, so the test checks the builder too.
+        // Written out by hand rather than by the product's builder, so the test checks the builder too. A facility
+        // that names a console replaces the default consoles (Tinkerbell's per-machine console).
         public string ExpectedParams() =>
-            $"facility={Facility} console=ttyAMA0 console=ttyS0 console=tty0 console=tty1 console=ttyS1 vlan_id={Vlan} " +
-            $"hw_addr={Mac} syslog_host=192.0.2.10 grpc_authority=192.0.2.10:42113 tinkerbell_tls=true worker_id={Mac} " +
             "tink_worker_image=quay.io/tinkerbell/tink-worker:latest intel_iommu=on " +
+            $"facility={Facility} " +
+            (Facility.Contains("console=", StringComparison.Ordinal) ? "" : "console=ttyAMA0 console=ttyS0 console=tty0 console=tty1 console=ttyS1 ") +
+            $"vlan_id={Vlan} hw_addr={Mac} syslog_host=192.0.2.10 grpc_authority=192.0.2.10:42113 tinkerbell_tls=true worker_id={Mac} " +
             $"ipam={Mac.Replace(':', '-')}:{Vlan}:{Ip}:{Netmask}:{Gateway}:{Hostname}:{Dns}:{Search}:{Ntp}";
 
         public string Yaml() => $"""
@@ -122,7 +124,7 @@ public sealed class QemuBootTests(BootFixture fixture, ITestOutputHelper output)
             spec:
               metadata:
                 facility:
-                  facility_code: {Facility}
+                  facility_code: "{Facility}"
               interfaces:
                 - dhcp:
                     mac: "{Mac}"

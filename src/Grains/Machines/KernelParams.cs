@@ -88,20 +88,25 @@ public static class KernelParams
             return KernelParamsResult.Failure(string.Join("; ", problems));
         }
 
+        // Tinkerbell's order (smee's ISO handler): extra args, consoles or facility, then the machine's identity.
         var line = new StringBuilder(512);
-        var facility = machine.Facility;
-        if (facility is not null && facility.Contains("console=", StringComparison.Ordinal))
+        foreach (var token in SplitTokens(options.ExtraKernelArgs))
         {
-            // Tinkerbell's convention: a facility that names consoles replaces the defaults instead of adding to them.
-            Append(line, "facility=", facility);
+            Append(line, token);
         }
-        else
-        {
-            if (!string.IsNullOrEmpty(facility))
-            {
-                Append(line, "facility=", facility);
-            }
 
+        // A facility code is a list of kernel parameters; one that names consoles replaces the defaults instead of
+        // adding to them, which is how Tinkerbell operators give a machine its own console.
+        var facility = SplitFacility(machine.Facility);
+        var facilityNamesConsole = false;
+        for (var i = 0; i < facility.Length; i++)
+        {
+            Append(line, i == 0 ? "facility=" : null, facility[i]);
+            facilityNamesConsole |= facility[i].Contains("console=", StringComparison.Ordinal);
+        }
+
+        if (!facilityNamesConsole)
+        {
             Append(line, DefaultConsoles);
         }
 
@@ -115,11 +120,6 @@ public static class KernelParams
         Append(line, "grpc_authority=", options.TinkServerAddrPort);
         Append(line, "tinkerbell_tls=", options.TinkServerUseTls ? "true" : "false");
         Append(line, "worker_id=", mac);
-        foreach (var token in SplitExtraArgs(options.ExtraKernelArgs))
-        {
-            Append(line, token);
-        }
-
         if (options.StaticIpamEnabled)
         {
             // HookOS's static-ipam script splits on ':' and ','; empty fields keep their place.
@@ -151,7 +151,7 @@ public static class KernelParams
         Check(problems, TinkServerAddrPortFlag, options.TinkServerAddrPort);
 
         // The separators between extra tokens are ours to drop; only what is inside a token reaches GRUB.
-        foreach (var token in SplitExtraArgs(options.ExtraKernelArgs))
+        foreach (var token in SplitTokens(options.ExtraKernelArgs))
         {
             Check(problems, ExtraKernelArgsFlag, token);
         }
@@ -167,16 +167,25 @@ public static class KernelParams
         }
     }
 
-    private static string[] SplitExtraArgs(string? extra) =>
-        string.IsNullOrEmpty(extra)
+    // Whitespace between tokens is ours to drop (runs of it give no empty tokens); only a token's own characters reach GRUB.
+    private static string[] SplitTokens(string? list) =>
+        string.IsNullOrEmpty(list)
             ? []
-            : extra.Split([' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries);
+            : list.Split([' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries);
+
+    // Only spaces separate a facility's parameters, as in Tinkerbell; a tab or newline stays in its token and is refused.
+    private static string[] SplitFacility(string? facility) =>
+        string.IsNullOrEmpty(facility) ? [] : facility.Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
     private static IEnumerable<(string Field, string? Value)> HardwareValues(MachineRecord machine)
     {
         var nic = machine.Interface;
         var dhcp = $"spec.interfaces[{nic.Index}].dhcp";
-        yield return ("spec.metadata.facility.facility_code", machine.Facility);
+        foreach (var token in SplitFacility(machine.Facility))
+        {
+            yield return ("spec.metadata.facility.facility_code", token);
+        }
+
         yield return ($"{dhcp}.vlan_id", nic.VlanId);
         yield return ($"{dhcp}.ip.address", nic.IpAddress);
         yield return ($"{dhcp}.ip.netmask", nic.Netmask);
@@ -199,7 +208,7 @@ public static class KernelParams
         }
     }
 
-    private static void Append(StringBuilder line, string token, string? value = null)
+    private static void Append(StringBuilder line, string? token, string? value = null)
     {
         if (line.Length > 0)
         {

@@ -29,19 +29,23 @@ public static class TestMachines
 
     public const string ExtraKernelArgs = "tink_worker_image=quay.io/tinkerbell/tink-worker:v0.10.0 k2=v2";
 
-    // Order per the issue: consoles, vlan_id, hw_addr, syslog_host, grpc_authority, tinkerbell_tls, worker_id, extra
-    // args, ipam=<dashed mac>:<vlan>:<ip>:<netmask>:<gateway>:<hostname>:<dns>:<search>:<ntp>.
+    // Tinkerbell's order: extra args, facility and consoles, vlan_id, hw_addr, syslog_host, grpc_authority,
+    // tinkerbell_tls, worker_id, ipam=<dashed mac>:<vlan>:<ip>:<netmask>:<gateway>:<hostname>:<dns>:<search>:<ntp>.
     public const string Mac1KernelParams =
+        "tink_worker_image=quay.io/tinkerbell/tink-worker:v0.10.0 k2=v2 " +
         "facility=dc1-hall2 console=ttyAMA0 console=ttyS0 console=tty0 console=tty1 console=ttyS1 vlan_id=400 " +
         "hw_addr=b4:96:91:6e:2c:10 syslog_host=10.0.0.5:514 grpc_authority=10.0.0.5:42113 tinkerbell_tls=true " +
-        "worker_id=b4:96:91:6e:2c:10 tink_worker_image=quay.io/tinkerbell/tink-worker:v0.10.0 k2=v2 " +
+        "worker_id=b4:96:91:6e:2c:10 " +
         "ipam=b4-96-91-6e-2c-10:400:10.40.0.11:255.255.255.0:10.40.0.1:sm01:10.40.0.2,10.40.0.3:dc1.example.com:10.40.0.2";
 
-    // A facility holding "console=" replaces the default consoles; empty IPAM fields keep their place.
+    // A facility code is a space-separated list (runs of spaces give no empty tokens); one holding "console="
+    // replaces the default consoles (a per-machine console, as Tinkerbell operators set it); empty IPAM fields keep
+    // their place.
     public const string Mac2KernelParams =
-        "facility=console=ttyS1,115200n8 " +
+        "tink_worker_image=quay.io/tinkerbell/tink-worker:v0.10.0 k2=v2 " +
+        "facility=lab1 console=ttyS1,115200n8 " +
         "hw_addr=b4:96:91:6e:2c:20 syslog_host=10.0.0.5:514 grpc_authority=10.0.0.5:42113 tinkerbell_tls=true " +
-        "worker_id=b4:96:91:6e:2c:20 tink_worker_image=quay.io/tinkerbell/tink-worker:v0.10.0 k2=v2 " +
+        "worker_id=b4:96:91:6e:2c:20 " +
         "ipam=b4-96-91-6e-2c-20::10.40.1.12:255.255.255.0::sm02:10.40.1.2::";
 
     /// <summary>Both machines, for theories.</summary>
@@ -121,7 +125,7 @@ public static class TestMachines
         spec:
           metadata:
             facility:
-              facility_code: "console=ttyS1,115200n8"
+              facility_code: "  lab1   console=ttyS1,115200n8 "
           interfaces:
             - dhcp:
                 mac: "{Mac2.ToUpperInvariant()}"

@@ -19,7 +19,7 @@ public sealed class KernelParamsTests
 
         Assert.True(result.IsSuccess, result.Error);
         Assert.Equal(
-            "facility=test console=ttyAMA0 console=ttyS0 console=tty0 console=tty1 console=ttyS1 vlan_id=400 hw_addr=de:ed:be:ef:fe:ed syslog_host=127.0.0.1:514 grpc_authority=127.0.0.1:42113 tinkerbell_tls=false worker_id=de:ed:be:ef:fe:ed k1=1 k2=2 ipam=de-ed-be-ef-fe-ed:400:::::::",
+            "k1=1 k2=2 facility=test console=ttyAMA0 console=ttyS0 console=tty0 console=tty1 console=ttyS1 vlan_id=400 hw_addr=de:ed:be:ef:fe:ed syslog_host=127.0.0.1:514 grpc_authority=127.0.0.1:42113 tinkerbell_tls=false worker_id=de:ed:be:ef:fe:ed ipam=de-ed-be-ef-fe-ed:400:::::::",
             result.CommandLine);
         Assert.Equal(Encoding.ASCII.GetBytes(result.CommandLine), result.ToAscii());
     }
@@ -32,6 +32,51 @@ public sealed class KernelParamsTests
         var result = KernelParams.Build(machine, TestMachines.Options());
 
         Assert.Equal($"facility=console=ttyS1,115200n8 {Fixed}", result.CommandLine);
+    }
+
+    [Theory]
+    [InlineData("lab1 console=ttyS1,115200n8", "facility=lab1 console=ttyS1,115200n8")]
+    [InlineData("  lab1   console=ttyS1,115200n8  ", "facility=lab1 console=ttyS1,115200n8")]
+    [InlineData("lab1 console=ttyS1,115200n8 console=tty0", "facility=lab1 console=ttyS1,115200n8 console=tty0")]
+    [InlineData("lab1 quiet", "facility=lab1 quiet " + Consoles)]
+    [InlineData(" lab1 ", "facility=lab1 " + Consoles)]
+    [InlineData("   ", Consoles)]
+    public void Build_FacilityWithSeveralParameters_SplitsOnSpacesAsTinkerbellDoes(string facility, string expectedStart)
+    {
+        var result = KernelParams.Build(TestMachines.Create(facility), TestMachines.Options());
+
+        Assert.True(result.IsSuccess, result.Error);
+        Assert.Equal($"{expectedStart} {Fixed}", result.CommandLine);
+    }
+
+    [Fact]
+    public void Build_FacilityAndExtraArgs_PutsExtraArgsFirst()
+    {
+        var result = KernelParams.Build(TestMachines.Create("lab1 console=ttyS1,115200n8"), TestMachines.Options(extra: " k1=1  k2=2 "));
+
+        Assert.Equal($"k1=1 k2=2 facility=lab1 console=ttyS1,115200n8 {Fixed}", result.CommandLine);
+    }
+
+    [Theory]
+    [InlineData("lab1 console=ttyS1;reboot", "contains ';', which would end the GRUB command")]
+    [InlineData("lab1 $x", "contains '$', which GRUB would expand")]
+    [InlineData("lab1\tconsole=ttyS1", "contains the control character U+0009")]
+    [InlineData("lab1\nconsole=ttyS1", "contains the control character U+000A")]
+    [InlineData("lab1 consol\u00e9=ttyS1", "contains the non-ASCII character U+00E9")]
+    public void Build_UnsafeTokenInFacility_NamesMacAndField(string facility, string problem)
+    {
+        var result = KernelParams.Build(TestMachines.Create(System.Text.RegularExpressions.Regex.Unescape(facility)), TestMachines.Options());
+
+        Assert.False(result.IsSuccess);
+        Assert.Equal($"de:ed:be:ef:fe:ed: spec.metadata.facility.facility_code {problem}", result.Error);
+    }
+
+    [Fact]
+    public void Build_SpaceInHostname_StaysRefused()
+    {
+        var result = KernelParams.Build(TestMachines.Create("lab1", n => n with { Hostname = "sm 01" }), TestMachines.Options());
+
+        Assert.Equal("de:ed:be:ef:fe:ed: spec.interfaces[0].dhcp.hostname contains a space, which would split it into two kernel parameters", result.Error);
     }
 
     [Fact]
@@ -101,7 +146,7 @@ public sealed class KernelParamsTests
     {
         var result = KernelParams.Build(TestMachines.Create(facility: null), TestMachines.Options(extra: "  b=2\ta=1 \n c  "));
 
-        Assert.EndsWith("worker_id=de:ed:be:ef:fe:ed b=2 a=1 c", result.CommandLine, StringComparison.Ordinal);
+        Assert.StartsWith($"b=2 a=1 c {Consoles} ", result.CommandLine, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -126,13 +171,13 @@ public sealed class KernelParamsTests
     [Fact]
     public void Build_SeveralProblems_ReportsEveryOne()
     {
-        var machine = TestMachines.Create(facility: "a b", nic => nic with { Hostname = "h\u00e9" });
+        var machine = TestMachines.Create(facility: "a b{", nic => nic with { Hostname = "h\u00e9" });
 
         var result = KernelParams.Build(machine, TestMachines.Options(extra: "x=$y"));
 
         Assert.Equal(
             "de:ed:be:ef:fe:ed: --extra-kernel-args contains '$', which GRUB would expand; "
-            + "de:ed:be:ef:fe:ed: spec.metadata.facility.facility_code contains a space, which would split it into two kernel parameters; "
+            + "de:ed:be:ef:fe:ed: spec.metadata.facility.facility_code contains '{', which GRUB treats as a block delimiter; "
             + "de:ed:be:ef:fe:ed: spec.interfaces[0].dhcp.hostname contains the non-ASCII character U+00E9",
             result.Error);
     }
