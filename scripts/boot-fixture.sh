@@ -3,19 +3,35 @@
 # initramfs whose /init prints the kernel command line on the first serial port and powers off. Its grub.cfg
 # `linux` line carries the HookOS magic string, as HookOS's ISO does, so IsoCluster patches it per machine.
 #
-# Usage: bash scripts/boot-fixture.sh   → prints the ISO's path as the last line of output.
+# Usage: bash scripts/boot-fixture.sh [COPY_TO]   → prints the ISO's path as the last line of output.
+#   With COPY_TO (e.g. artifacts/hook.iso, relative to the current directory), the ISO is also copied there and
+#   that path is printed: the README's first command serves it as a local-file source ISO.
 #
 # Everything comes from Debian packages. The ISO is cached under ${ISOCLUSTER_CACHE:-~/.cache/isocluster},
 # keyed by a hash of every input (package versions, init, grub.cfg, magic string, this script), so repeated
 # test runs and CI runs on the same machine reuse it.
 set -euo pipefail
 
+copy_to="${1:-}"
 here="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd -- "$here/.." && pwd)"
 cache_root="${ISOCLUSTER_CACHE:-${HOME:-/root}/.cache/isocluster}/boot-fixture"
 packages=(grub-pc-bin grub-common xorriso mtools busybox-static)
 
 log() { printf '[%s] boot-fixture: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+# Prints where the ISO ended up: the cache, or a fresh copy at COPY_TO (written beside it, then renamed, so a
+# gateway reading the old copy never sees a half-written file).
+publish() {
+    if [[ -z "$copy_to" ]]; then
+        echo "$1"
+        return
+    fi
+    mkdir -p -- "$(dirname -- "$copy_to")"
+    cp -- "$1" "$copy_to.tmp.$$" && mv -f -- "$copy_to.tmp.$$" "$copy_to"
+    log "copied to $copy_to"
+    echo "$copy_to"
+}
 
 apt_get() {
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -q "$@" </dev/null >&2
@@ -49,7 +65,7 @@ out_dir="$cache_root/$key"
 iso="$out_dir/hook.iso"
 if [[ -s "$iso" ]]; then
     log "cached: $iso"
-    echo "$iso"
+    publish "$iso"
     exit 0
 fi
 
@@ -81,4 +97,4 @@ grub-mkrescue -o "$work/hook.iso" "$work/iso" >&2 2>"$work/grub-mkrescue.log" ||
 mkdir -p "$out_dir"
 mv "$work/hook.iso" "$iso.tmp" && mv "$iso.tmp" "$iso"
 log "built $iso ($(stat -c %s "$iso") bytes)"
-echo "$iso"
+publish "$iso"

@@ -28,6 +28,7 @@ try
     var builder = Host.CreateApplicationBuilder([.. commandLine.PassThroughArgs]);
     LoggingDefaults.AddTo(builder.Configuration);
     builder.Configuration.AddInMemoryCollection(commandLine.Values);
+    UserPaths.Resolve(builder.Configuration, SiloSettings.All, Environment.CurrentDirectory);
     builder.UseOrleans(silo => silo.UseIsoClusterLocalhostClustering(builder.Configuration).AddIsoClusterGrains(builder.Configuration));
     var host = builder.Build();
 

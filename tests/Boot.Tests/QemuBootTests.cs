@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using IsoCluster.TestSupport;
 using Xunit.Abstractions;
 
@@ -90,17 +88,8 @@ public sealed class QemuBootTests(BootFixture fixture, ITestOutputHelper output)
 
     private static string[] WriteTestCertificate(string directory)
     {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(System.Net.IPAddress.Loopback);
-        request.CertificateExtensions.Add(san.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        var certFile = Path.Combine(directory, "gateway.crt");
-        var keyFile = Path.Combine(directory, "gateway.key");
-        File.WriteAllText(certFile, certificate.ExportCertificatePem());
-        File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
-        return ["--tls-cert-file", certFile, "--tls-key-file", keyFile];
+        var (certificateFile, keyFile) = TestCertificate.WritePem(directory);
+        return ["--tls-cert-file", certificateFile, "--tls-key-file", keyFile];
     }
 
     private sealed record Machine(

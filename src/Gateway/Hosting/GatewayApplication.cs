@@ -21,6 +21,7 @@ public static class GatewayApplication
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [.. commandLine.PassThroughArgs] });
         LoggingDefaults.AddTo(builder.Configuration);
         builder.Configuration.AddInMemoryCollection(commandLine.Values);
+        UserPaths.Resolve(builder.Configuration, GatewaySettings.All, Environment.CurrentDirectory);
         var configuration = builder.Configuration;
 
         var modeText = configuration[$"{GatewayOptions.SectionName}:{nameof(GatewayOptions.Mode)}"];

@@ -16,8 +16,8 @@ internal static class GatewaySettings
     [
         new("urls", "urls", SettingKind.Value, "http://localhost:5000", "addresses the gateway listens on, ';'-separated (ASP.NET Core)"),
         new("mode", "Gateway:Mode", SettingKind.Value, "embedded", "embedded: run a silo in this process; client: join the cluster at --orleans-gateway-port"),
-        new("tls-cert-file", TlsCertificateKey, SettingKind.Value, "none", "PEM (or PFX) certificate for https:// --urls; BMCs that accept only HTTPS virtual media need it"),
-        new("tls-key-file", TlsKeyKey, SettingKind.Value, "none", "PEM private key of --tls-cert-file"),
+        new("tls-cert-file", TlsCertificateKey, SettingKind.Path, "none", "PEM (or PFX) certificate for https:// --urls; BMCs that accept only HTTPS virtual media need it"),
+        new("tls-key-file", TlsKeyKey, SettingKind.Path, "none", "PEM private key of --tls-cert-file"),
         new("max-ranges", "Gateway:MaxRanges", SettingKind.Value, "16", "most ranges one request may ask for; more get the whole ISO (200)"),
         .. SiloSettings.All,
     ];

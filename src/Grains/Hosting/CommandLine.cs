@@ -131,6 +131,7 @@ public sealed class CommandLine
         var text = new StringBuilder();
         text.AppendLine(usage).AppendLine();
         text.AppendLine("Every flag can also be set in appsettings.json or the environment by its key (':' becomes '__').");
+        text.AppendLine("A relative path, on the command line or in configuration, means the directory the command runs from.");
         text.AppendLine();
         foreach (var setting in settings)
         {
@@ -138,6 +139,8 @@ public sealed class CommandLine
             {
                 SettingKind.Switch => $"--{setting.Flag}[=true|false]",
                 SettingKind.List => $"--{setting.Flag} <value> (repeatable)",
+                SettingKind.Path => $"--{setting.Flag} <path>",
+                SettingKind.UrlOrPath => $"--{setting.Flag} <url or path>",
                 _ => $"--{setting.Flag} <value>",
             };
             text.Append(CultureInfo.InvariantCulture, $"  {form}").AppendLine();

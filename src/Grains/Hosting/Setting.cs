@@ -11,6 +11,12 @@ public enum SettingKind
 
     /// <summary>Repeatable <c>--flag value</c>; each occurrence adds an item.</summary>
     List = 2,
+
+    /// <summary>A file path; a relative one means the directory the command was run from.</summary>
+    Path = 3,
+
+    /// <summary>A URL, or else a file path resolved as <see cref="Path"/> is.</summary>
+    UrlOrPath = 4,
 }
 
 /// <summary>One setting: its command-line flag, its configuration key, its default and what it does.</summary>

@@ -6,8 +6,8 @@ public static class SiloSettings
     /// <summary>Hardware, kernel parameters, source ISOs, cache, upstream and local clustering.</summary>
     public static IReadOnlyList<Setting> All { get; } =
     [
-        new("hardware-file", "Hardware:File", SettingKind.Value, "none", "YAML file of Tinkerbell Hardware objects; edits are picked up while running"),
-        new("iso-upstream-url", "Iso:UpstreamUrl", SettingKind.Value, "none", "source ISO used when the Hardware names none (http or https)"),
+        new("hardware-file", "Hardware:File", SettingKind.Path, "none", "YAML file of Tinkerbell Hardware objects; edits are picked up while running"),
+        new("iso-upstream-url", "Iso:UpstreamUrl", SettingKind.UrlOrPath, "none", "source ISO used when the Hardware names none: an http(s) URL, a file path or a file:// URL"),
         new("iso-source-allow", "Iso:SourceAllow", SettingKind.List, "empty: ?sourceISO= is refused", "URL prefix a client may name with ?sourceISO="),
         new("iso-patch-magic-string", "Iso:MagicString", SettingKind.Value, "the HookOS 1024-character placeholder", "placeholder in the ISO replaced by each machine's kernel parameters"),
         new("iso-revalidate-interval", "Iso:RevalidateInterval", SettingKind.Value, "00:00:30", "how long an upstream ISO's length and validators are trusted (hh:mm:ss)"),
