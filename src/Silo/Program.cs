@@ -1,19 +1,14 @@
+using IsoCluster.Grains.Health;
 using IsoCluster.Grains.Hosting;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using IsoCluster.Silo;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
 
-// A silo on its own: the gateway connects to it with --mode client. Several silos on one host form a cluster
-// when each gets its own --orleans-silo-port/--orleans-gateway-port and all name the same --orleans-primary-silo-port.
-const string Usage =
-    "IsoCluster silo: hosts the machine, source-ISO and chunk grains.\n" +
-    "Usage: dotnet run --project src/Silo -- --hardware-file <file> --iso-upstream-url <url> [flags]";
-
-var commandLine = CommandLine.Parse(args, SiloSettings.All, ["environment", "contentRoot", "applicationName"]);
+// A silo on its own; gateways join it with --mode client. Its one HTTP listener (--urls) serves the health endpoints.
+var commandLine = CommandLine.Parse(args, SiloProgramSettings.All, SiloProgramSettings.HostFlags);
 if (commandLine.HelpRequested)
 {
-    Console.WriteLine(CommandLine.Help(Usage, SiloSettings.All));
+    Console.WriteLine(CommandLine.Help(SiloProgramSettings.Usage, SiloProgramSettings.All));
     return 0;
 }
 
@@ -25,19 +20,22 @@ if (commandLine.Errors.Count > 0)
 
 try
 {
-    var builder = Host.CreateApplicationBuilder([.. commandLine.PassThroughArgs]);
+    var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [.. commandLine.PassThroughArgs] });
     LoggingDefaults.AddTo(builder.Configuration);
+    builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = SiloProgramSettings.Defaults });
     builder.Configuration.AddInMemoryCollection(commandLine.Values);
-    UserPaths.Resolve(builder.Configuration, SiloSettings.All, Environment.CurrentDirectory);
-    builder.UseOrleans(silo => silo.UseIsoClusterLocalhostClustering(builder.Configuration).AddIsoClusterGrains(builder.Configuration));
-    var host = builder.Build();
+    UserPaths.Resolve(builder.Configuration, SiloProgramSettings.All, Environment.CurrentDirectory);
+    builder.UseOrleans(silo => silo.UseIsoClusterClustering(builder.Configuration).AddIsoClusterGrains(builder.Configuration));
+    builder.Services.AddIsoClusterHealth(builder.Configuration, HealthRole.Silo);
+    var app = builder.Build();
+    app.MapIsoClusterHealth();
 
     // Settings are checked before the silo joins the cluster, so a bad flag is the only thing reported.
-    host.Services.GetRequiredService<IStartupValidator>().Validate();
-    await host.RunAsync();
+    app.Services.GetRequiredService<IStartupValidator>().Validate();
+    await app.RunAsync();
     return 0;
 }
-catch (Exception ex) when (StartupErrors.Describe(ex, SiloSettings.All) is { } problems)
+catch (Exception ex) when (StartupErrors.Describe(ex, SiloProgramSettings.All) is { } problems)
 {
     await Console.Error.WriteLineAsync($"isocluster-silo: cannot start:{Environment.NewLine}{problems}");
     return 2;

@@ -1,4 +1,5 @@
 using IsoCluster.Gateway.Serving;
+using IsoCluster.Grains.Health;
 using IsoCluster.Grains.Hosting;
 
 namespace IsoCluster.Gateway.Hosting;
@@ -47,19 +48,20 @@ public static class GatewayApplication
 
         if (mode == GatewayMode.Embedded)
         {
-            builder.UseOrleans(silo => silo.UseIsoClusterLocalhostClustering(configuration).AddIsoClusterGrains(configuration));
+            builder.UseOrleans(silo => silo.UseIsoClusterClustering(configuration).AddIsoClusterGrains(configuration));
         }
         else
         {
-            var cluster = LocalClusterSettings.From(configuration);
-            builder.UseOrleansClient(client => client.UseLocalhostClustering(cluster.GatewayPort, cluster.ServiceId, cluster.ClusterId));
+            builder.UseOrleansClient(client => client.UseIsoClusterClustering(configuration));
         }
 
         builder.Services.AddIsoGateway(configuration);
+        builder.Services.AddIsoClusterHealth(configuration, mode == GatewayMode.Embedded ? HealthRole.EmbeddedGateway : HealthRole.ClientGateway);
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.MapIsoGateway();
+        app.MapIsoClusterHealth();
         return app;
     }
 }

@@ -55,6 +55,11 @@ public sealed partial class HardwareFileSource : IHardwareSource, IHostedService
     private string? FilePath => string.IsNullOrWhiteSpace(_options.File) ? null : _options.File;
 
     /// <inheritdoc/>
+    public string? NotReadyReason => FilePath is not { } path
+        ? NotConfiguredReason
+        : _index is null ? _lastError ?? $"Hardware file '{path}' is not loaded yet" : null;
+
+    /// <inheritdoc/>
     public ValueTask<HardwareLookup> FindAsync(MacAddress mac, CancellationToken cancellationToken)
     {
         if (FilePath is not { } path)

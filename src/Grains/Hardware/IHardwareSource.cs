@@ -10,6 +10,12 @@ public interface IHardwareSource
     /// <param name="cancellationToken">Cancels the lookup.</param>
     /// <returns>The machine, or why there is none.</returns>
     ValueTask<HardwareLookup> FindAsync(MacAddress mac, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Why lookups cannot be answered yet (no source configured, or its first read has not succeeded), or null once
+    /// the source is loaded. Readiness probes report it.
+    /// </summary>
+    string? NotReadyReason { get; }
 }
 
 /// <summary>The outcome of <see cref="IHardwareSource.FindAsync"/>.</summary>

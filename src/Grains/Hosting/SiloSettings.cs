@@ -3,7 +3,7 @@ namespace IsoCluster.Grains.Hosting;
 /// <summary>The settings every process that hosts a silo understands.</summary>
 public static class SiloSettings
 {
-    /// <summary>Hardware, kernel parameters, source ISOs, cache, upstream and local clustering.</summary>
+    /// <summary>Hardware, kernel parameters, source ISOs, cache, upstream, clustering and shutdown.</summary>
     public static IReadOnlyList<Setting> All { get; } =
     [
         new("hardware-file", "Hardware:File", SettingKind.Path, "none", "YAML file of Tinkerbell Hardware objects; edits are picked up while running"),
@@ -21,10 +21,17 @@ public static class SiloSettings
         new("chunk-size", "Cache:ChunkSize", SettingKind.Value, "1MiB", "size of the aligned pieces ISOs are fetched and cached in"),
         new("upstream-timeout", "Upstream:Timeout", SettingKind.Value, "00:00:30", "longest one upstream exchange may take (hh:mm:ss)"),
         new("upstream-max-connections", "Upstream:MaxConnectionsPerServer", SettingKind.Value, "32", "connections per upstream server from one silo"),
-        new("orleans-silo-port", "Orleans:SiloPort", SettingKind.Value, "11111", "silo-to-silo port (localhost clustering)"),
-        new("orleans-gateway-port", "Orleans:GatewayPort", SettingKind.Value, "30000", "port Orleans clients (gateways) connect to"),
-        new("orleans-cluster-id", "Orleans:ClusterId", SettingKind.Value, "dev", "Orleans cluster id shared by the silos and gateways of one deployment"),
-        new("orleans-service-id", "Orleans:ServiceId", SettingKind.Value, "dev", "Orleans service id, stable across deployments"),
-        new("orleans-primary-silo-port", "Orleans:PrimarySiloPort", SettingKind.Value, "this silo's port", "silo port of the primary silo to join (localhost clustering)"),
+        new("orleans-clustering", "Cluster:Membership", SettingKind.Value, "localhost", "membership: localhost (one host, through a primary silo) or redis (any number of silos and gateways on any hosts)"),
+        new("orleans-redis", "Cluster:Redis", SettingKind.Value, "none", "StackExchange.Redis configuration string for --orleans-clustering redis, e.g. 10.0.0.7:6379,password=..."),
+        new("orleans-advertised-ip", "Cluster:AdvertisedIp", SettingKind.Value, "POD_IP, else the host's first non-loopback IPv4 (loopback with localhost clustering)", "address other silos and gateways reach this silo at"),
+        new("orleans-silo-port", "Cluster:SiloPort", SettingKind.Value, "11111", "silo-to-silo port"),
+        new("orleans-gateway-port", "Cluster:GatewayPort", SettingKind.Value, "30000", "port gateways (Orleans clients) connect to; a client-mode gateway with localhost clustering connects to this port"),
+        new("orleans-cluster-id", "Cluster:ClusterId", SettingKind.Value, "dev", "Orleans cluster id shared by the silos and gateways of one deployment"),
+        new("orleans-service-id", "Cluster:ServiceId", SettingKind.Value, "dev", "Orleans service id, stable across deployments"),
+        new("orleans-primary-silo-port", "Cluster:PrimarySiloPort", SettingKind.Value, "this silo's port", "silo port of the primary silo to join (localhost clustering)"),
+        new("orleans-probe-timeout", "Cluster:ProbeTimeout", SettingKind.Value, "00:00:01", "how long a liveness probe of another silo may take; with the missed-probes limit, how fast a dead silo is detected"),
+        new("orleans-missed-probes-limit", "Cluster:MissedProbesLimit", SettingKind.Value, "3", "missed probes after which a silo votes another dead (a killed silo is declared dead in about limit x timeout)"),
+        new("shutdown-delay", "Host:ShutdownDelay", SettingKind.Value, "00:00:00", "after SIGTERM, keep serving this long while not ready, so a load balancer stops sending new connections"),
+        new("drain-timeout", "Host:DrainTimeout", SettingKind.Value, "00:00:20", "after SIGTERM (and the delay), the longest in-flight responses and grain deactivation may take"),
     ];
 }
