@@ -15,7 +15,7 @@ internal static class GatewaySettings
     public static IReadOnlyList<Setting> All { get; } =
     [
         new("urls", "urls", SettingKind.Value, "http://localhost:5000", "addresses the gateway listens on, ';'-separated (ASP.NET Core)"),
-        new("mode", "Gateway:Mode", SettingKind.Value, "embedded", "embedded: run a silo in this process; client: join the cluster at --orleans-gateway-port"),
+        new("mode", "Gateway:Mode", SettingKind.Value, "embedded", "embedded: run a silo in this process; client: join the cluster named by --orleans-clustering as an Orleans client"),
         new("tls-cert-file", TlsCertificateKey, SettingKind.Path, "none", "PEM (or PFX) certificate for https:// --urls; BMCs that accept only HTTPS virtual media need it"),
         new("tls-key-file", TlsKeyKey, SettingKind.Path, "none", "PEM private key of --tls-cert-file"),
         new("max-ranges", "Gateway:MaxRanges", SettingKind.Value, "16", "most ranges one request may ask for; more get the whole ISO (200)"),
@@ -24,5 +24,5 @@ internal static class GatewaySettings
 
     public const string Usage =
         "IsoCluster gateway: serves /iso/<MAC>/<name>.iso with each machine's kernel parameters patched in.\n" +
-        "Usage: dotnet run --project src/Gateway -- --urls http://127.0.0.1:8080 --iso-upstream-url <url> --hardware-file <file> [flags]";
+        "Usage: dotnet run --project src/Gateway -- --urls http://127.0.0.1:8080 --iso-upstream-url <url or path> --hardware-file <file> [flags]";
 }
