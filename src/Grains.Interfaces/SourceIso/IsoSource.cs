@@ -10,7 +10,10 @@ public enum IsoSourceOrigin
     Client = 1,
 }
 
-/// <summary>An upstream ISO URL together with its origin. Its <see cref="GrainKey"/> names the <see cref="ISourceIsoGrain"/>.</summary>
+/// <summary>
+/// An upstream ISO URL together with its origin. Its <see cref="GrainKey"/> names the <see cref="ISourceIsoGrain"/>.
+/// The URL is http(s), or for an operator's local file the canonical absolute <c>file:///</c> URL.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("IsoCluster.IsoSource")]
 public sealed record IsoSource(
     [property: Id(0)] string Url,
@@ -18,18 +21,37 @@ public sealed record IsoSource(
 {
     /// <summary>
     /// The URL for logs and error messages: without its query or user information, which for presigned URLs
-    /// hold credentials.
+    /// hold credentials; a local file shows as its path.
     /// </summary>
     public string DisplayUrl => ForDisplay(Url);
+
+    /// <summary>The path of the local file a <c>file:</c> URL names, or null when the source is not a local file.</summary>
+    public string? LocalPath => LocalPathOf(Url);
 
     /// <summary>The key of the grain that owns this source.</summary>
     public string GrainKey => $"{(Origin == IsoSourceOrigin.Client ? "client" : "operator")}|{Url}";
 
     /// <summary>Shortens any URL as <see cref="DisplayUrl"/> does.</summary>
     public static string ForDisplay(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var uri)
-            ? uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped) + (uri.Query.Length > 0 ? "?…" : "")
-            : url;
+        LocalPathOf(url) is { } path
+            ? path
+            : Uri.TryCreate(url, UriKind.Absolute, out var uri)
+                ? uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped) + (uri.Query.Length > 0 ? "?…" : "")
+                : url;
+
+    /// <summary>The path of the local file <paramref name="url"/> names when it is a <c>file:</c> URL without a host, else null.</summary>
+    public static string? LocalPathOf(string url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+
+        // Uri also takes a bare "/path" as a file URL; only an explicit file: URL names a file here.
+        return url.StartsWith("file:", StringComparison.OrdinalIgnoreCase)
+            && Uri.TryCreate(url, UriKind.Absolute, out var uri)
+            && uri.IsFile
+            && !uri.IsUnc
+            ? uri.LocalPath
+            : null;
+    }
 
     /// <summary>Parses a key produced by <see cref="GrainKey"/>.</summary>
     public static IsoSource FromGrainKey(string key)

@@ -11,7 +11,8 @@ internal sealed class IsoOptionsValidator : IValidateOptions<IsoOptions>
     public ValidateOptionsResult Validate(string? name, IsoOptions options)
     {
         var failures = new List<string>();
-        if (!string.IsNullOrEmpty(options.UpstreamUrl) && !UpstreamUrlPolicy.TryParseHttpUrl(options.UpstreamUrl, out _, out var reason))
+        // A local file need not exist yet: a missing one is a 502 naming its path when a machine boots from it.
+        if (!string.IsNullOrEmpty(options.UpstreamUrl) && !UpstreamUrlPolicy.TryParseOperatorSource(options.UpstreamUrl, out _, out var reason))
         {
             failures.Add($"--iso-upstream-url (Iso:UpstreamUrl): {reason}");
         }

@@ -34,6 +34,7 @@ public static class IsoClusterSiloBuilderExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<UpstreamUrlPolicy>();
+        services.AddSingleton<FileUpstream>();
         services.AddSingleton<UpstreamClient>();
         services.AddSingleton<ChunkMemoryBudget>();
         services.AddHardwareFileSource();

@@ -102,7 +102,8 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
         return new BootPlanResult(BootPlanStatus.Ready, plan, null, _pinnedVersion);
     }
 
-    // The query parameter replaces only the source; a broken command line stays broken whatever the source.
+    // The query parameter replaces only the source; a broken command line stays broken whatever the source. Only
+    // http(s) is parsed here, whatever the allowlist says: a client may never name a local file (a path or file: URL).
     private BootPlanResult WithClientSource(string sourceIsoOverride)
     {
         if (_kernelParams is null)
@@ -151,7 +152,8 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
                 $"no source ISO for {_mac}: Hardware '{machine.HardwareName}' spec.interfaces[{machine.Interface.Index}].isoboot.sourceISO is not set and there is no --iso-upstream-url");
         }
 
-        if (!UpstreamUrlPolicy.TryParseHttpUrl(sourceUrl, out _, out var reason2))
+        // Operator sources may be local files, resolved once here to the canonical file URL that keys their grain.
+        if (!UpstreamUrlPolicy.TryParseOperatorSource(sourceUrl, out var url, out var reason2))
         {
             return new BootPlanResult(
                 BootPlanStatus.NoSourceIso,
@@ -159,7 +161,7 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
                 $"no usable source ISO for {_mac} (Hardware '{machine.HardwareName}'): {reason2}");
         }
 
-        var source = new IsoSource(sourceUrl, IsoSourceOrigin.Operator);
+        var source = new IsoSource(url, IsoSourceOrigin.Operator);
         LogPlanBuilt(_logger, _macText, machine.HardwareName, machine.Revision, source.DisplayUrl);
         return new BootPlanResult(BootPlanStatus.Ready, new BootPlan(source, kernelParams, _patchTag), null);
     }

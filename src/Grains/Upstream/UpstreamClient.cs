@@ -24,8 +24,9 @@ public readonly record struct UpstreamRead(UpstreamStatus Status, string? Reason
 }
 
 /// <summary>
-/// The only code in the cluster that sends requests to upstream ISO servers. One long-lived handler per silo;
-/// redirects are followed here, hop by hop, so that every hop is checked by <see cref="UpstreamUrlPolicy"/>.
+/// The only code in the cluster that reads upstream ISOs. One long-lived handler per silo; redirects are followed
+/// here, hop by hop, so that every hop is checked by <see cref="UpstreamUrlPolicy"/>. An operator's local file
+/// (a <c>file:</c> source) is read by <see cref="FileUpstream"/> under the same contract.
 /// </summary>
 public sealed partial class UpstreamClient : IDisposable
 {
@@ -34,14 +35,16 @@ public sealed partial class UpstreamClient : IDisposable
     private readonly HttpClient _http;
     private readonly UpstreamUrlPolicy _policy;
     private readonly UpstreamOptions _options;
+    private readonly FileUpstream _files;
     private readonly ILogger<UpstreamClient> _logger;
 
     /// <summary>Creates the client with its tuned, long-lived handler.</summary>
-    public UpstreamClient(IOptions<UpstreamOptions> options, UpstreamUrlPolicy policy, ILogger<UpstreamClient> logger)
+    public UpstreamClient(IOptions<UpstreamOptions> options, UpstreamUrlPolicy policy, FileUpstream files, ILogger<UpstreamClient> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
         _policy = policy;
+        _files = files;
         _logger = logger;
         var handler = new SocketsHttpHandler
         {
@@ -57,10 +60,26 @@ public sealed partial class UpstreamClient : IDisposable
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("IsoCluster", "1.0"));
     }
 
-    /// <summary>Reads the length and validators of an ISO with a one-byte range request.</summary>
+    /// <summary>Reads the length and validators of an ISO with a one-byte range request, or of a local file with a stat.</summary>
     public async Task<UpstreamProbe> ProbeAsync(IsoSource source, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
+        if (source.LocalPath is { } path)
+        {
+            if (RefuseClientFile(source) is { } refused)
+            {
+                return Failed(source, refused);
+            }
+
+            var probe = _files.Probe(path);
+            if (probe.Status != UpstreamStatus.Ok)
+            {
+                Log(source, new(probe.Status, probe.Reason));
+            }
+
+            return probe;
+        }
+
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.Timeout);
         try
@@ -118,6 +137,17 @@ public sealed partial class UpstreamClient : IDisposable
         var end = offset + destination.Length - 1;
         try
         {
+            if (version.Source.LocalPath is { } path)
+            {
+                if (RefuseClientFile(version.Source) is { } refused)
+                {
+                    return Log(version.Source, refused);
+                }
+
+                var read = await _files.ReadAsync(path, version, offset, destination, timeout.Token);
+                return read.Status == UpstreamStatus.Ok ? read : Log(version.Source, read);
+            }
+
             var (response, failure) = await SendAsync(
                 version.Source,
                 request =>
@@ -181,6 +211,13 @@ public sealed partial class UpstreamClient : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _http.Dispose();
+
+    // MachineGrain never builds a client source naming a file; this keeps a client from reading the silo's files
+    // even if one got through.
+    private static UpstreamRead? RefuseClientFile(IsoSource source) =>
+        source.Origin == IsoSourceOrigin.Operator
+            ? null
+            : new(UpstreamStatus.RedirectRejected, $"a client-supplied source may not name a local file ('{source.DisplayUrl}')");
 
     private static void AddValidators(HttpRequestMessage request, IsoVersion version)
     {
