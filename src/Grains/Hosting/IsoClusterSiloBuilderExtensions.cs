@@ -1,4 +1,3 @@
-using System.Net;
 using IsoCluster.Grains.Hardware;
 using IsoCluster.Grains.Machines;
 using IsoCluster.Grains.SourceIso;
@@ -14,8 +13,8 @@ namespace IsoCluster.Grains.Hosting;
 public static class IsoClusterSiloBuilderExtensions
 {
     /// <summary>
-    /// Registers the grains' services and options (validated at start) from <paramref name="configuration"/>,
-    /// and joins a localhost cluster on the ports named by the <c>Orleans</c> section.
+    /// Registers the grains' services and options (validated at start) from <paramref name="configuration"/>.
+    /// Membership comes from <see cref="IsoClusterClusteringExtensions.UseIsoClusterClustering(ISiloBuilder, IConfiguration)"/>.
     /// </summary>
     public static ISiloBuilder AddIsoClusterGrains(this ISiloBuilder builder, IConfiguration configuration)
     {
@@ -39,19 +38,5 @@ public static class IsoClusterSiloBuilderExtensions
         services.AddSingleton<ChunkMemoryBudget>();
         services.AddHardwareFileSource();
         return builder;
-    }
-
-    /// <summary>Clusters silos on this host using the <c>Orleans</c> settings (ports, cluster and service ids).</summary>
-    public static ISiloBuilder UseIsoClusterLocalhostClustering(this ISiloBuilder builder, IConfiguration configuration)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configuration);
-        var cluster = LocalClusterSettings.From(configuration);
-        return builder.UseLocalhostClustering(
-            cluster.SiloPort,
-            cluster.GatewayPort,
-            new IPEndPoint(IPAddress.Loopback, cluster.PrimarySiloPort),
-            cluster.ServiceId,
-            cluster.ClusterId);
     }
 }

@@ -285,7 +285,11 @@ public sealed class HardwareDocumentParserTests
 
         Assert.Empty(result.Errors);
         Assert.Equal(2, result.Index.HardwareObjectCount);
-        Assert.Contains(result.Index.Machines, m => m.Interface.SourceIso is not null && m.Interface.VlanId is not null);
+        Assert.Contains(result.Index.Machines, m => m.Interface.VlanId is not null && m.Interface.IpAddress is not null);
+
+        // The README's first command serves examples/hardware.yaml from a local ISO: no machine may name another.
+        Assert.All(result.Index.Machines, m => Assert.Null(m.Interface.SourceIso));
+        Assert.Contains(result.Index.Machines, m => m.Facility == "lab1 console=ttyS1,115200n8");
     }
 
     private static string FindExample()
