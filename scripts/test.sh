@@ -10,7 +10,8 @@ set -euo pipefail
 
 # Debian packages the tests need: xorriso builds ISO images; QEMU (with its curl block driver) boots VMs over
 # HTTP(S); grub, mtools and busybox build the bootable fixture (scripts/boot-fixture.sh, which also fetches
-# the Debian kernel package it unpacks).
+# the Debian kernel package it unpacks); redis-server holds cluster membership in the multi-process cluster tests;
+# kubectl (from the machine image's apt sources) renders deploy/ with its built-in kustomize for the manifest tests.
 REQUIRED_PACKAGES=(
     xorriso
     qemu-system-x86
@@ -19,6 +20,8 @@ REQUIRED_PACKAGES=(
     grub-common
     mtools
     busybox-static
+    redis-server
+    kubectl
 )
 
 readonly RESULTS_DIR_NAME="artifacts/test-results"

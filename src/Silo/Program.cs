@@ -32,6 +32,7 @@ try
 
     // Settings are checked before the silo joins the cluster, so a bad flag is the only thing reported.
     app.Services.GetRequiredService<IStartupValidator>().Validate();
+    SiloLog.Starting(app.Logger, app.Configuration);
     await app.RunAsync();
     return 0;
 }
