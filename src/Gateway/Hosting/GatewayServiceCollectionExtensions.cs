@@ -1,4 +1,5 @@
 using IsoCluster.Gateway.Serving;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace IsoCluster.Gateway.Hosting;
@@ -6,13 +7,17 @@ namespace IsoCluster.Gateway.Hosting;
 /// <summary>The entry point of the gateway project: its services and its one route.</summary>
 public static class GatewayServiceCollectionExtensions
 {
-    /// <summary>Registers the ISO endpoint and its validated <see cref="GatewayOptions"/>.</summary>
+    /// <summary>Registers the ISO endpoint, its grain-read retries and their validated options.</summary>
     public static IServiceCollection AddIsoGateway(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<GatewayOptions>().Bind(configuration.GetSection(GatewayOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        services.AddOptions<ClusterCallOptions>().Bind(configuration.GetSection(ClusterCallOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ClusterCallOptions>, ClusterCallOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<ClusterCallPolicy>();
         services.AddSingleton<IsoEndpoint>();
         return services;
     }

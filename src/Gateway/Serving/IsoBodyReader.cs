@@ -9,23 +9,39 @@ namespace IsoCluster.Gateway.Serving;
 /// it patched. The next piece is requested while the current one is written, so a sequential read keeps the
 /// cluster and the client busy at once; at most two pieces are held.
 /// </summary>
+/// <remarks>
+/// Each piece is read through <see cref="ClusterCallPolicy"/>, so a silo lost under a read costs a retry, not the
+/// read. A piece is written only once its read has returned, at the position it was asked for, and the position moves
+/// on only after that: a retried piece is written exactly once, in its place.
+/// </remarks>
 internal sealed class IsoBodyReader
 {
+    private static readonly Func<PieceRead, CancellationToken, ValueTask<ChunkReadResult>> ReadPiece =
+        static (piece, cancellationToken) => piece.Grain.ReadAsync(piece.Version, piece.Offset, piece.Count, cancellationToken);
+
     private readonly IGrainFactory _grains;
+    private readonly ClusterCallPolicy _calls;
     private readonly IsoVersion _version;
     private readonly PatchOverlay _overlay;
+    private readonly string _mac;
     private readonly CancellationToken _cancellationToken;
 
-    public IsoBodyReader(IGrainFactory grains, IsoVersion version, PatchOverlay overlay, CancellationToken cancellationToken)
+    public IsoBodyReader(IGrainFactory grains, ClusterCallPolicy calls, IsoVersion version, PatchOverlay overlay, string mac, CancellationToken cancellationToken)
     {
         _grains = grains;
+        _calls = calls;
         _version = version;
         _overlay = overlay;
+        _mac = mac;
         _cancellationToken = cancellationToken;
     }
 
-    /// <summary>Reads the first piece of <paramref name="range"/>.</summary>
-    public Task<ChunkReadResult> ReadFirstAsync(ByteRange range) => ReadPieceAsync(range.Start, range.Start + range.Length);
+    /// <summary>
+    /// Reads the first piece of <paramref name="range"/>, within <paramref name="deadline"/> (the request's, shared with
+    /// the boot plan: nothing has been sent yet).
+    /// </summary>
+    public ValueTask<ChunkReadResult> ReadFirstAsync(ByteRange range, long deadline) =>
+        ReadPieceAsync(range.Start, range.Start + range.Length, deadline);
 
     /// <summary>
     /// Writes <paramref name="range"/> to <paramref name="writer"/>; <paramref name="firstPiece"/> is the result of
@@ -35,7 +51,7 @@ internal sealed class IsoBodyReader
     {
         var position = range.Start;
         var end = range.Start + range.Length;
-        var pending = firstPiece is null ? ReadPieceAsync(position, end) : Task.FromResult(firstPiece);
+        var pending = firstPiece is null ? ReadPieceAsync(position, end, _calls.StartDeadline()) : new ValueTask<ChunkReadResult>(firstPiece);
         while (position < end)
         {
             var piece = await pending;
@@ -53,7 +69,8 @@ internal sealed class IsoBodyReader
             var next = position + piece.Data.Length;
             if (next < end)
             {
-                pending = ReadPieceAsync(next, end);
+                // Its own deadline: the headers are out, so the clock that matters is the BMC's wait for the next bytes.
+                pending = ReadPieceAsync(next, end, _calls.StartDeadline());
             }
 
             _overlay.Write(writer, piece.Data.Span, position, piece.OccurrenceStarts);
@@ -69,14 +86,16 @@ internal sealed class IsoBodyReader
         return (UpstreamStatus.Ok, null);
     }
 
-    private Task<ChunkReadResult> ReadPieceAsync(long position, long end)
+    private ValueTask<ChunkReadResult> ReadPieceAsync(long position, long end, long deadline)
     {
         var chunkSize = _version.ChunkSize;
         var index = position / chunkSize;
         var offset = (int)(position - (index * chunkSize));
         var count = (int)Math.Min(end - position, chunkSize - offset);
-        return _grains.GetGrain<IIsoChunkGrain>(_version.ChunkKey(index))
-            .ReadAsync(_version, offset, count, _cancellationToken)
-            .AsTask();
+        var key = _version.ChunkKey(index);
+        var piece = new PieceRead(_grains.GetGrain<IIsoChunkGrain>(key), _version, offset, count);
+        return _calls.CallAsync(ReadPiece, piece, ClusterCallKind.ChunkRead, _mac, key, deadline, _cancellationToken);
     }
+
+    private readonly record struct PieceRead(IIsoChunkGrain Grain, IsoVersion Version, int Offset, int Count);
 }

@@ -17,6 +17,8 @@ namespace IsoCluster.Gateway.Serving;
 /// 1. Method and path: 405 for other methods, 404 for names not ending in .iso, 400 for a bad MAC.
 /// 2. Boot plan from the machine's grain: source ISO and kernel parameters (404/400/403/503/500).
 /// 3. ... with the source ISO version pinned for the machine's boot (502/504 when the upstream fails).
+///    Every grain read goes through <see cref="ClusterCallPolicy"/>: a silo lost or an attempt timed out is retried,
+///    steps 2-6 within one deadline, so only a read that no retry could save becomes a 503/504.
 /// 4. Validators and preconditions: per-machine, per-version strong ETag; 304 and 412.
 /// 5. Range: 200, 206 (single or multipart/byteranges) or 416.
 /// 6. First bytes read before any header is sent, so an upstream failure is still a clean 5xx.
@@ -26,14 +28,19 @@ internal sealed partial class IsoEndpoint
 {
     private const string IsoContentType = "application/x-iso9660-image";
 
+    private static readonly Func<PlanRead, CancellationToken, ValueTask<BootPlanResult>> ReadPlan =
+        static (read, cancellationToken) => read.Grain.GetBootPlanAsync(read.SourceIso, cancellationToken);
+
     private readonly IGrainFactory _grains;
+    private readonly ClusterCallPolicy _calls;
     private readonly GatewayOptions _options;
     private readonly GatewayMetrics _metrics;
     private readonly ILogger<IsoEndpoint> _logger;
 
-    public IsoEndpoint(IGrainFactory grains, IOptions<GatewayOptions> options, GatewayMetrics metrics, ILogger<IsoEndpoint> logger)
+    public IsoEndpoint(IGrainFactory grains, ClusterCallPolicy calls, IOptions<GatewayOptions> options, GatewayMetrics metrics, ILogger<IsoEndpoint> logger)
     {
         _grains = grains;
+        _calls = calls;
         _options = options.Value;
         _metrics = metrics;
         _logger = logger;
@@ -66,13 +73,23 @@ internal sealed partial class IsoEndpoint
         }
 
         var macText = machine.ToString();
+
+        // Nothing is sent before the first bytes are in hand, so the plan and the first piece share the BMC's wait.
+        var deadline = _calls.StartDeadline();
         BootPlan plan;
         IsoVersion version;
         try
         {
             // 2-3. Boot plan and the source ISO version pinned for this machine's boot, in one call.
             var sourceIso = request.Query.TryGetValue("sourceISO", out var values) ? values[0] : null;
-            var planResult = await _grains.GetGrain<IMachineGrain>(macText).GetBootPlanAsync(sourceIso, aborted);
+            var planResult = await _calls.CallAsync(
+                ReadPlan,
+                new PlanRead(_grains.GetGrain<IMachineGrain>(macText), sourceIso),
+                ClusterCallKind.BootPlan,
+                macText,
+                "boot plan",
+                deadline,
+                aborted);
             if (planResult.Plan is null || planResult.Version is null)
             {
                 var failure = planResult.Status == BootPlanStatus.UpstreamFailed
@@ -84,6 +101,11 @@ internal sealed partial class IsoEndpoint
 
             plan = planResult.Plan;
             version = planResult.Version;
+        }
+        catch (ClusterCallException ex)
+        {
+            await FailAsync(context, macText, null, IsoFailure.From(ex));
+            return;
         }
         catch (TimeoutException)
         {
@@ -153,7 +175,7 @@ internal sealed partial class IsoEndpoint
             return;
         }
 
-        var reader = new IsoBodyReader(_grains, version, overlay, aborted);
+        var reader = new IsoBodyReader(_grains, _calls, version, overlay, macText, aborted);
         MultipartByteRanges? multipart = null;
         ByteRange first;
         if (ranges.Kind == RangeRequestKind.Full)
@@ -190,7 +212,13 @@ internal sealed partial class IsoEndpoint
         ChunkReadResult firstPiece;
         try
         {
-            firstPiece = await reader.ReadFirstAsync(first);
+            firstPiece = await reader.ReadFirstAsync(first, deadline);
+        }
+        catch (ClusterCallException ex)
+        {
+            headers.ContentRange = default;
+            await FailAsync(context, macText, plan.Source, IsoFailure.From(ex));
+            return;
         }
         catch (Exception ex) when (ex is TimeoutException or OrleansException)
         {
@@ -254,9 +282,10 @@ internal sealed partial class IsoEndpoint
         {
             LogClientGone(_logger, macText);
         }
-        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        catch (Exception ex) when (ex is ClusterCallException or TimeoutException or OrleansException)
         {
-            // Headers are out: the only honest signal left is a connection that ends short of Content-Length.
+            // Headers are out and the retries are spent: the only honest signal left is a connection that ends short of
+            // Content-Length.
             LogBootFailedMidBody(_logger, macText, plan.Source.DisplayUrl, UpstreamStatus.Unreachable, ex.Message);
             _metrics.RequestServed(StatusCodes.Status502BadGateway);
             context.Abort();
@@ -316,6 +345,8 @@ internal sealed partial class IsoEndpoint
             // The client left; nothing to tell it.
         }
     }
+
+    private readonly record struct PlanRead(IMachineGrain Grain, string? SourceIso);
 
     [LoggerMessage(EventId = 3000, Level = LogLevel.Error, Message = "Boot request for {Mac} failed with {StatusCode} (source {SourceUrl}): {Reason}")]
     private static partial void LogBootFailed(ILogger logger, string mac, string? sourceUrl, int statusCode, string reason);

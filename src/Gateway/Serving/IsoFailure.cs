@@ -34,6 +34,19 @@ internal readonly record struct IsoFailure(int StatusCode, string Reason)
         _ => new(StatusCodes.Status502BadGateway, $"upstream: {reason ?? status.ToString()}"),
     };
 
+    /// <summary>
+    /// A grain read that ran out of retries or time (DESIGN invariant 8): 504 when the last attempt timed out, 503 when
+    /// the cluster was unavailable (a silo or connection lost).
+    /// </summary>
+    public static IsoFailure From(ClusterCallException failure)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        var what = failure.Kind == ClusterCallKind.BootPlan ? "boot plan or ISO version" : "chunk read";
+        return failure.TimedOut
+            ? ClusterTimeout($"{what}, {failure.Attempts} attempt(s)")
+            : ClusterUnavailable($"{what}: {failure.InnerException?.GetType().Name}, {failure.Attempts} attempt(s)");
+    }
+
     public static IsoFailure ClusterTimeout(string what) =>
         new(StatusCodes.Status504GatewayTimeout, $"the cluster did not answer in time ({what})");
 
