@@ -16,6 +16,15 @@ public sealed record HardwareParseResult(HardwareIndex Index, ImmutableArray<str
     public bool IsValid => Errors.IsEmpty;
 }
 
+/// <summary>One Hardware object read on its own: its machines, or why it was refused.</summary>
+/// <param name="Machines">One machine per interface; empty when there are errors.</param>
+/// <param name="Errors">Every problem, each naming the source, the object and the field.</param>
+internal sealed record HardwareObjectParse(ImmutableArray<MachineRecord> Machines, ImmutableArray<string> Errors)
+{
+    /// <summary>Whether the object had no problems.</summary>
+    public bool IsValid => Errors.IsEmpty;
+}
+
 /// <summary>
 /// Reads Tinkerbell <c>Hardware</c> objects (<c>tinkerbell.org/v1alpha1</c>) from YAML: a multi-document stream,
 /// a <c>kind: List</c> (as printed by <c>kubectl get hardware -o yaml</c>) or a <c>HardwareList</c>.
@@ -68,6 +77,52 @@ public static class HardwareDocumentParser
         }
 
         return new HardwareParseResult(collector.ToIndex(), errors.ToImmutableArray());
+    }
+
+    /// <summary>
+    /// Reads one Hardware object on its own, as the Kubernetes API hands them over, with the checks the file parser
+    /// applies to each document: its kind and API version, every field, and no MAC on two of its interfaces.
+    /// </summary>
+    /// <param name="obj">The object.</param>
+    /// <param name="sourceName">What to call where it came from in errors.</param>
+    /// <param name="location">Where it is within that source, e.g. <c>watch event</c>.</param>
+    /// <param name="pool">Shares values repeated across machines, or null.</param>
+    /// <returns>Its machines, or none and every problem.</returns>
+    internal static HardwareObjectParse ParseObject(YamlMappingNode obj, string sourceName, string location, HardwareStringPool? pool)
+    {
+        var errors = new HardwareErrors(sourceName, withLines: false) { Location = HardwareObjectReader.Describe(obj, location) };
+        var kind = YamlFields.ReadString(errors, obj, "kind", "kind");
+        if (kind is not null and not "Hardware")
+        {
+            errors.Add("kind", YamlFields.Get(obj, "kind"), $"'{kind}' is not Hardware");
+            return new HardwareObjectParse([], errors.ToImmutableArray());
+        }
+
+        // List items from the API server may omit apiVersion; the list's (the request's) applies then.
+        var apiVersion = YamlFields.ReadString(errors, obj, "apiVersion", "apiVersion");
+        if (apiVersion is not null && apiVersion != ApiVersion)
+        {
+            errors.Add("apiVersion", YamlFields.Get(obj, "apiVersion"),
+                $"'{apiVersion}' is not supported for kind Hardware; expected '{ApiVersion}'");
+            return new HardwareObjectParse([], errors.ToImmutableArray());
+        }
+
+        var machines = HardwareObjectReader.Read(errors, obj, pool);
+
+        // The file parser refuses a MAC claimed twice wherever the claims are, so one object may not either.
+        var firstIndex = new Dictionary<MacAddress, int>(machines.Count);
+        foreach (var (machine, macNode) in machines)
+        {
+            if (!firstIndex.TryAdd(machine.Interface.Mac, machine.Interface.Index))
+            {
+                errors.Add($"spec.interfaces[{machine.Interface.Index}].dhcp.mac", macNode,
+                    $"{machine.Interface.Mac} is already used by spec.interfaces[{firstIndex[machine.Interface.Mac]}]");
+            }
+        }
+
+        return errors.Count == 0
+            ? new HardwareObjectParse([.. machines.Select(m => m.Machine)], [])
+            : new HardwareObjectParse([], errors.ToImmutableArray());
     }
 
     private static void ReadObject(HardwareErrors errors, MachineCollector collector, YamlMappingNode obj, string location, string? impliedKind)

@@ -5,6 +5,10 @@ using YamlDotNet.RepresentationModel;
 namespace IsoCluster.Grains.Hardware;
 
 /// <summary>Reads the fields IsoCluster needs from one Hardware object.</summary>
+/// <remarks>
+/// The Kubernetes source hands over only the paths read here (<see cref="Kubernetes.HardwareJson"/>), because API
+/// objects carry kilobytes this reader never looks at (managedFields, user data): a path added here goes there too.
+/// </remarks>
 internal static class HardwareObjectReader
 {
     /// <summary>Names the object for errors, e.g. <c>document 2 (Hardware 'sm01')</c>, as far as it can be named.</summary>
@@ -22,12 +26,15 @@ internal static class HardwareObjectReader
     }
 
     /// <summary>Reads one machine per interface; errors go to <paramref name="errors"/>.</summary>
-    public static List<(MachineRecord Machine, YamlNode MacNode)> Read(HardwareErrors errors, YamlMappingNode obj)
+    /// <param name="errors">Receives every problem.</param>
+    /// <param name="obj">The Hardware object.</param>
+    /// <param name="pool">Shares values repeated across machines, for sources that keep machines for long; or null.</param>
+    public static List<(MachineRecord Machine, YamlNode MacNode)> Read(HardwareErrors errors, YamlMappingNode obj, HardwareStringPool? pool = null)
     {
         var machines = new List<(MachineRecord, YamlNode)>();
         var metadata = YamlFields.ReadMapping(errors, obj, "metadata", "metadata");
         var name = metadata is null ? null : YamlFields.ReadString(errors, metadata, "name", "metadata.name");
-        var ns = metadata is null ? null : YamlFields.ReadString(errors, metadata, "namespace", "metadata.namespace");
+        var ns = pool.Share(metadata is null ? null : YamlFields.ReadString(errors, metadata, "namespace", "metadata.namespace"));
         var resourceVersion = metadata is null ? null : YamlFields.ReadString(errors, metadata, "resourceVersion", "metadata.resourceVersion");
         if (name is null)
         {
@@ -43,7 +50,7 @@ internal static class HardwareObjectReader
 
         var specMetadata = YamlFields.ReadMapping(errors, spec, "metadata", "spec.metadata");
         var facilityNode = specMetadata is null ? null : YamlFields.ReadMapping(errors, specMetadata, "facility", "spec.metadata.facility");
-        var facility = facilityNode is null ? null : YamlFields.ReadString(errors, facilityNode, "facility_code", "spec.metadata.facility.facility_code");
+        var facility = pool.Share(facilityNode is null ? null : YamlFields.ReadString(errors, facilityNode, "facility_code", "spec.metadata.facility.facility_code"));
 
         var interfaces = YamlFields.ReadSequence(errors, spec, "interfaces", "spec.interfaces");
         if (interfaces is null)
@@ -60,7 +67,7 @@ internal static class HardwareObjectReader
                 continue;
             }
 
-            if (ReadInterface(errors, nic, i, path) is ({ } machineInterface, { } macNode))
+            if (ReadInterface(errors, nic, i, path, pool) is ({ } machineInterface, { } macNode))
             {
                 machines.Add((new MachineRecord(name, ns, facility, machineInterface, resourceVersion), macNode));
             }
@@ -69,7 +76,7 @@ internal static class HardwareObjectReader
         return machines;
     }
 
-    private static (MachineInterface?, YamlNode?) ReadInterface(HardwareErrors errors, YamlMappingNode nic, int index, string path)
+    private static (MachineInterface?, YamlNode?) ReadInterface(HardwareErrors errors, YamlMappingNode nic, int index, string path, HardwareStringPool? pool)
     {
         var isoboot = YamlFields.ReadMapping(errors, nic, "isoboot", $"{path}.isoboot");
         var sourceIso = isoboot is null ? null : YamlFields.ReadString(errors, isoboot, "sourceISO", $"{path}.isoboot.sourceISO");
@@ -116,7 +123,26 @@ internal static class HardwareObjectReader
         }
 
         var machineInterface = new MachineInterface(
-            mac, index, vlanId, address, netmask, gateway, hostname, nameServers, searchDomains, timeServers, sourceIso);
+            mac,
+            index,
+            pool.Share(vlanId),
+            address,
+            pool.Share(netmask),
+            pool.Share(gateway),
+            hostname,
+            pool.Share(nameServers),
+            pool.Share(searchDomains),
+            pool.Share(timeServers),
+            pool.Share(sourceIso));
         return (machineInterface, macNode);
     }
+}
+
+/// <summary>Null-tolerant access to an optional <see cref="HardwareStringPool"/>.</summary>
+internal static class HardwareStringPoolExtensions
+{
+    public static string? Share(this HardwareStringPool? pool, string? value) => pool is null ? value : pool.Intern(value);
+
+    public static ImmutableArray<string> Share(this HardwareStringPool? pool, ImmutableArray<string> values) =>
+        pool is null ? values : pool.Intern(values);
 }

@@ -5,7 +5,12 @@ using YamlDotNet.RepresentationModel;
 namespace IsoCluster.Grains.Hardware;
 
 /// <summary>Collects parse errors, each prefixed with the file and the object being read.</summary>
-internal sealed class HardwareErrors(string sourceName)
+/// <param name="sourceName">What to call the text, usually the file name.</param>
+/// <param name="withLines">
+/// Whether errors name the line: not for objects received as JSON from the API, whose nodes are built by code and
+/// whose lines the operator never saw.
+/// </param>
+internal sealed class HardwareErrors(string sourceName, bool withLines = true)
 {
     private readonly List<string> _errors = [];
 
@@ -25,9 +30,9 @@ internal sealed class HardwareErrors(string sourceName)
 
     public ImmutableArray<string> ToImmutableArray() => [.. _errors];
 
-    // Nodes built by code rather than parsed carry no position (line 0); saying "line 0" would mislead.
-    private static string LineSuffix(YamlNode? node) =>
-        node is null || node.Start.Line <= 0 ? "" : $" (line {node.Start.Line})";
+    // Nodes built by code rather than parsed carry no real position; saying "line 0" or "line 1" would mislead.
+    private string LineSuffix(YamlNode? node) =>
+        !withLines || node is null || node.Start.Line <= 0 ? "" : $" (line {node.Start.Line})";
 }
 
 /// <summary>Typed, error-reporting reads of fields from YamlDotNet's representation model.</summary>

@@ -6,7 +6,10 @@ public static class SiloSettings
     /// <summary>Hardware, kernel parameters, source ISOs, cache, upstream, clustering and shutdown.</summary>
     public static IReadOnlyList<Setting> All { get; } =
     [
+        new("hardware-source", "Hardware:Source", SettingKind.Value, "file", "where Hardware comes from: file (--hardware-file) or kubernetes (list and watch hardware.tinkerbell.org objects)"),
         new("hardware-file", "Hardware:File", SettingKind.Path, "none", "YAML file of Tinkerbell Hardware objects; edits are picked up while running"),
+        new("hardware-namespace", "Hardware:Namespace", SettingKind.Value, "empty: every namespace", "namespace whose Hardware objects --hardware-source kubernetes watches"),
+        new("kubeconfig", "Hardware:Kubeconfig", SettingKind.Path, "the pod's service account in a pod, else KUBECONFIG or ~/.kube/config", "kubeconfig file for --hardware-source kubernetes"),
         new("iso-upstream-url", "Iso:UpstreamUrl", SettingKind.UrlOrPath, "none", "source ISO used when the Hardware names none: an http(s) URL, a file path or a file:// URL"),
         new("iso-source-allow", "Iso:SourceAllow", SettingKind.List, "empty: ?sourceISO= is refused", "URL prefix a client may name with ?sourceISO="),
         new("iso-patch-magic-string", "Iso:MagicString", SettingKind.Value, "the HookOS 1024-character placeholder", "placeholder in the ISO replaced by each machine's kernel parameters"),
