@@ -12,6 +12,11 @@ namespace IsoCluster.Grains.Machines;
 /// revision changes, so the per-request cost is one in-memory Hardware lookup; the grain holds a few hundred bytes,
 /// which keeps 100,000 machines cheap.
 /// </summary>
+/// <remarks>
+/// A machine whose Hardware disappears (deleted, or edited to another MAC) gets 404 for its next boot, but a boot
+/// already under way (a pinned version read within <see cref="IsoOptions.BootSessionIdle"/>) finishes on the plan it
+/// started with: cutting a BMC off half-way through its reads helps nobody.
+/// </remarks>
 internal sealed partial class MachineGrain : Grain, IMachineGrain
 {
     private readonly IHardwareSource _hardware;
@@ -23,6 +28,8 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
     private readonly MacAddress _mac;
     private readonly string _macText;
     private string? _revision;
+    private string? _hardwareName;
+    private bool _keptAfterRemoval;
     private BootPlanResult _plan = new(BootPlanStatus.HardwareNotFound, null, null);
     private byte[]? _kernelParams;
     private string _patchTag = "";
@@ -52,18 +59,35 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
         var lookup = await _hardware.FindAsync(_mac, cancellationToken);
         if (lookup.Machine is null)
         {
-            // Any client can name any of 2^48 MACs; an unknown one must not leave an activation behind.
+            if (lookup.Status == HardwareLookupStatus.NotFound && BootInProgress(sourceIsoOverride) is { } pinned)
+            {
+                if (!_keptAfterRemoval)
+                {
+                    _keptAfterRemoval = true;
+                    LogKeptForBootInProgress(_logger, _macText, _hardwareName ?? "", _isoOptions.BootSessionIdle);
+                }
+
+                _lastReadAt = _time.GetTimestamp();
+                return pinned;
+            }
+
+            // Any client can name any of 2^48 MACs; an unknown one must not leave an activation behind. Only a MAC
+            // that had a plan and is still reading gets past this, and only until it goes idle.
             DeactivateOnIdle();
             _revision = null;
+            _pinnedVersion = null;
+            _keptAfterRemoval = false;
             return lookup.Status == HardwareLookupStatus.Unavailable
                 ? new BootPlanResult(BootPlanStatus.HardwareUnavailable, null, lookup.Reason ?? "the Hardware source is unavailable")
                 : new BootPlanResult(BootPlanStatus.HardwareNotFound, null, lookup.Reason ?? $"no Hardware has an interface with MAC {_mac}");
         }
 
+        _keptAfterRemoval = false;
         if (lookup.Machine.Revision != _revision)
         {
             _plan = BuildPlan(lookup.Machine);
             _revision = lookup.Machine.Revision;
+            _hardwareName = lookup.Machine.HardwareName;
         }
 
         var planned = sourceIsoOverride is null ? _plan : WithClientSource(sourceIsoOverride);
@@ -100,6 +124,21 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
 
         _lastReadAt = _time.GetTimestamp();
         return new BootPlanResult(BootPlanStatus.Ready, plan, null, _pinnedVersion);
+    }
+
+    // The boot this machine is in the middle of, if any: the plan it had, the same source, and a read of its pinned
+    // version no longer ago than BootSessionIdle. A different source (another ?sourceISO=) would be a new boot.
+    private BootPlanResult? BootInProgress(string? sourceIsoOverride)
+    {
+        if (_revision is null || _pinnedVersion is not { } pinned || _time.GetElapsedTime(_lastReadAt) >= _isoOptions.BootSessionIdle)
+        {
+            return null;
+        }
+
+        var planned = sourceIsoOverride is null ? _plan : WithClientSource(sourceIsoOverride);
+        return planned.Plan is { } plan && plan.Source == pinned.Source
+            ? new BootPlanResult(BootPlanStatus.Ready, plan, null, pinned)
+            : null;
     }
 
     // The query parameter replaces only the source; a broken command line stays broken whatever the source. Only
@@ -168,6 +207,9 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
 
     [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "Boot plan for {Mac} (Hardware {HardwareName}, revision {Revision}) built: source {SourceUrl}")]
     private static partial void LogPlanBuilt(ILogger logger, string mac, string hardwareName, string revision, string sourceUrl);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Information, Message = "Hardware for {Mac} ({HardwareName}) is gone; the boot in progress keeps its plan until it has been idle for {BootSessionIdle}, then the MAC is unknown")]
+    private static partial void LogKeptForBootInProgress(ILogger logger, string mac, string hardwareName, TimeSpan bootSessionIdle);
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Error, Message = "Kernel parameters for {Mac} (Hardware {HardwareName}) refused: {Reason}")]
     private static partial void LogInvalidKernelParams(ILogger logger, string mac, string hardwareName, string? reason);
