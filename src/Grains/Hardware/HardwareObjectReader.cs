@@ -67,7 +67,7 @@ internal static class HardwareObjectReader
                 continue;
             }
 
-            if (ReadInterface(errors, nic, i, path, pool) is ({ } machineInterface, { } macNode))
+            if (ReadInterface(errors, nic, i, path, name, pool) is ({ } machineInterface, { } macNode))
             {
                 machines.Add((new MachineRecord(name, ns, facility, machineInterface, resourceVersion), macNode));
             }
@@ -76,7 +76,7 @@ internal static class HardwareObjectReader
         return machines;
     }
 
-    private static (MachineInterface?, YamlNode?) ReadInterface(HardwareErrors errors, YamlMappingNode nic, int index, string path, HardwareStringPool? pool)
+    private static (MachineInterface?, YamlNode?) ReadInterface(HardwareErrors errors, YamlMappingNode nic, int index, string path, string hardwareName, HardwareStringPool? pool)
     {
         var isoboot = YamlFields.ReadMapping(errors, nic, "isoboot", $"{path}.isoboot");
         var sourceIso = isoboot is null ? null : YamlFields.ReadString(errors, isoboot, "sourceISO", $"{path}.isoboot.sourceISO");
@@ -129,7 +129,8 @@ internal static class HardwareObjectReader
             address,
             pool.Share(netmask),
             pool.Share(gateway),
-            hostname,
+            // Tinkerbell names Hardware after the host, so the two are usually equal: one string, not two.
+            hostname == hardwareName ? hardwareName : hostname,
             pool.Share(nameServers),
             pool.Share(searchDomains),
             pool.Share(timeServers),

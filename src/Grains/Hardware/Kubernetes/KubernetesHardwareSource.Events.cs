@@ -4,7 +4,6 @@ using System.Text.Json;
 using IsoCluster.Grains.Machines;
 using k8s;
 using k8s.Autorest;
-using k8s.Models;
 using Microsoft.Extensions.Logging;
 
 namespace IsoCluster.Grains.Hardware.Kubernetes;
@@ -25,24 +24,29 @@ public sealed partial class KubernetesHardwareSource
         var skipped = 0;
         do
         {
-            var page = string.IsNullOrEmpty(_options.Namespace)
-                ? await client.CustomObjects.ListClusterCustomObjectAsync<HardwareListPage>(
+            // One JSON document per page, read item by item: deserializing each item on its own costs a copy of it.
+            using var page = string.IsNullOrEmpty(_options.Namespace)
+                ? await client.CustomObjects.ListClusterCustomObjectAsync<JsonDocument>(
                     Group, Version, Plural, continueParameter: continueToken, limit: _options.ListPageSize, cancellationToken: stopping)
-                : await client.CustomObjects.ListNamespacedCustomObjectAsync<HardwareListPage>(
+                : await client.CustomObjects.ListNamespacedCustomObjectAsync<JsonDocument>(
                     Group, Version, _options.Namespace, Plural, continueParameter: continueToken, limit: _options.ListPageSize, cancellationToken: stopping);
 
             // Every page of one list is read at the first page's resource version; the watch resumes from it.
-            resourceVersion ??= page.Metadata?.ResourceVersion;
-            foreach (var item in page.Items ?? [])
+            var list = page.RootElement;
+            resourceVersion ??= ListMetadata(list, "resourceVersion");
+            if (list.ValueKind == JsonValueKind.Object && list.TryGetProperty("items", out var listed) && listed.ValueKind == JsonValueKind.Array)
             {
-                items++;
-                if (!Upsert(edit, item, "list"))
+                foreach (var item in listed.EnumerateArray())
                 {
-                    skipped++;
+                    items++;
+                    if (!Upsert(edit, item, "list"))
+                    {
+                        skipped++;
+                    }
                 }
             }
 
-            continueToken = page.Metadata?.ContinueProperty is { Length: > 0 } next ? next : null;
+            continueToken = ListMetadata(list, "continue");
         }
         while (continueToken is not null);
 
@@ -60,6 +64,16 @@ public sealed partial class KubernetesHardwareSource
         Debug.Assert(items >= snapshot.ObjectCount, "every object held came from the list");
         return resourceVersion;
     }
+
+    private static string? ListMetadata(JsonElement list, string field) =>
+        list.ValueKind == JsonValueKind.Object
+        && list.TryGetProperty("metadata", out var metadata)
+        && metadata.ValueKind == JsonValueKind.Object
+        && metadata.TryGetProperty(field, out var value)
+        && value.ValueKind == JsonValueKind.String
+        && value.GetString() is { Length: > 0 } text
+            ? text
+            : null;
 
     /// <summary>Watches from <paramref name="resourceVersion"/> until the watch ends, applying each event as it comes.</summary>
     private async Task<WatchResult> WatchAsync(IKubernetes client, string resourceVersion, CancellationToken stopping)
@@ -184,7 +198,8 @@ public sealed partial class KubernetesHardwareSource
         var parsed = HardwareDocumentParser.ParseObject(HardwareJson.ToYaml(item), SourceName, location, _pool);
         if (parsed.IsValid && key is { } valid)
         {
-            edit.Upsert(valid, parsed.Machines);
+            // The key held for 100,000 objects reuses the machine's (pooled) strings rather than its own copies.
+            edit.Upsert(parsed.Machines.IsEmpty ? valid : HardwareKey.Of(parsed.Machines[0]), parsed.Machines);
             return true;
         }
 
@@ -229,14 +244,6 @@ public sealed partial class KubernetesHardwareSource
 
     [LoggerMessage(EventId = 1110, Level = LogLevel.Debug, Message = "Hardware {Namespace}/{Name} deleted")]
     private static partial void LogDeleted(ILogger logger, string @namespace, string name);
-
-    /// <summary>One page of a Hardware list: its metadata and its items, each kept as JSON until it is read.</summary>
-    internal sealed class HardwareListPage
-    {
-        public V1ListMeta? Metadata { get; set; }
-
-        public IList<JsonElement>? Items { get; set; }
-    }
 
     /// <summary>How one watch ended.</summary>
     private sealed class WatchResult(string resourceVersion)
