@@ -10,15 +10,22 @@ namespace IsoCluster.Grains.Hardware.Kubernetes;
 /// </summary>
 /// <remarks>
 /// Only the paths the reader reads are converted (<c>apiVersion</c>, <c>kind</c>, <c>metadata.name</c>,
-/// <c>metadata.namespace</c>, <c>metadata.resourceVersion</c>, <c>spec.metadata.facility</c>,
-/// <c>spec.interfaces</c>): API objects also carry managedFields, status and user data, kilobytes per object that
-/// would otherwise be copied for 100,000 objects at every list. A value of an unexpected type at one of those paths
-/// is converted whole, so the reader's error describes it as it would in a file.
+/// <c>metadata.namespace</c>, <c>metadata.resourceVersion</c>, <c>spec.metadata.facility</c>, and of each
+/// <c>spec.interfaces[]</c> the <c>dhcp</c> fields and <c>isoboot.sourceISO</c>): API objects also carry
+/// managedFields, status, netboot settings and user data, kilobytes per object that would otherwise be copied for
+/// 100,000 objects at every list. A value of an unexpected type at one of those paths is converted whole, so the
+/// reader's error describes it as it would in a file.
 /// </remarks>
 internal static class HardwareJson
 {
+    private static readonly string[] TopFields = ["apiVersion", "kind", "metadata", "spec"];
     private static readonly string[] MetadataFields = ["name", "namespace", "resourceVersion"];
+    private static readonly string[] SpecFields = ["metadata", "interfaces"];
     private static readonly string[] SpecMetadataFields = ["facility"];
+    private static readonly string[] InterfaceFields = ["dhcp", "isoboot"];
+    private static readonly string[] DhcpFields =
+        ["mac", "vlan_id", "hostname", "ip", "name_servers", "time_servers", "domain_name", "domain_search"];
+    private static readonly string[] IsobootFields = ["sourceISO"];
 
     /// <summary>The parts of <paramref name="hardware"/> (a JSON object) that the reader reads.</summary>
     public static YamlMappingNode ToYaml(JsonElement hardware)
@@ -28,24 +35,16 @@ internal static class HardwareJson
             throw new ArgumentException($"expected a JSON object, found {hardware.ValueKind}", nameof(hardware));
         }
 
-        var node = new YamlMappingNode();
-        foreach (var property in hardware.EnumerateObject())
+        return (YamlMappingNode)Project(hardware, TopFields, static (field, value) => field switch
         {
-            switch (property.Name)
+            "metadata" => Project(value, MetadataFields, null),
+            "spec" => Project(value, SpecFields, static (field, value) => field switch
             {
-                case "apiVersion" or "kind":
-                    Set(node, property.Name, Convert(property.Value));
-                    break;
-                case "metadata":
-                    Set(node, property.Name, Project(property.Value, MetadataFields));
-                    break;
-                case "spec":
-                    Set(node, property.Name, ProjectSpec(property.Value));
-                    break;
-            }
-        }
-
-        return node;
+                "metadata" => Project(value, SpecMetadataFields, null),
+                _ => ProjectInterfaces(value),
+            }),
+            _ => Convert(value),
+        });
     }
 
     /// <summary>The whole of <paramref name="value"/>, as YamlDotNet would parse its JSON text.</summary>
@@ -100,33 +99,31 @@ internal static class HardwareJson
             ? text
             : null;
 
-    private static YamlNode ProjectSpec(JsonElement spec)
+    private static YamlNode ProjectInterfaces(JsonElement interfaces)
     {
-        if (spec.ValueKind != JsonValueKind.Object)
+        if (interfaces.ValueKind != JsonValueKind.Array)
         {
-            return Convert(spec);
+            return Convert(interfaces);
         }
 
-        var map = new YamlMappingNode();
-        foreach (var property in spec.EnumerateObject())
+        var sequence = new YamlSequenceNode();
+        foreach (var item in interfaces.EnumerateArray())
         {
-            switch (property.Name)
+            sequence.Add(Project(item, InterfaceFields, static (field, value) => field switch
             {
-                case "interfaces":
-                    Set(map, property.Name, Convert(property.Value));
-                    break;
-
-                // spec.metadata also holds the instance, with its user data: only the facility is read.
-                case "metadata":
-                    Set(map, property.Name, Project(property.Value, SpecMetadataFields));
-                    break;
-            }
+                "dhcp" => Project(value, DhcpFields, null),
+                _ => Project(value, IsobootFields, null),
+            }));
         }
 
-        return map;
+        return sequence;
     }
 
-    private static YamlNode Project(JsonElement value, string[] fields)
+    /// <summary>
+    /// The <paramref name="fields"/> of <paramref name="value"/>, each converted by <paramref name="convertField"/>
+    /// (or whole); a value that is not an object is converted whole.
+    /// </summary>
+    private static YamlNode Project(JsonElement value, string[] fields, Func<string, JsonElement, YamlNode>? convertField)
     {
         if (value.ValueKind != JsonValueKind.Object)
         {
@@ -136,9 +133,14 @@ internal static class HardwareJson
         var map = new YamlMappingNode();
         foreach (var property in value.EnumerateObject())
         {
-            if (Array.IndexOf(fields, property.Name) >= 0)
+            // NameEquals compares the UTF-8 bytes: no string is made for the many names that are skipped.
+            foreach (var field in fields)
             {
-                Set(map, property.Name, Convert(property.Value));
+                if (property.NameEquals(field))
+                {
+                    Set(map, field, convertField is null ? Convert(property.Value) : convertField(field, property.Value));
+                    break;
+                }
             }
         }
 
