@@ -81,8 +81,7 @@ public sealed partial class KubernetesHardwareSource
         var result = new WatchResult(resourceVersion);
         var timeoutSeconds = Random.Shared.Next(MinWatchSeconds, MaxWatchSeconds);
         using var watchEnded = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        using var watchdog = _time.CreateTimer(
-            static state => ((CancellationTokenSource)state!).Cancel(), watchEnded, TimeSpan.FromSeconds(timeoutSeconds) + WatchGrace, Timeout.InfiniteTimeSpan);
+        using var watchdog = _time.CreateTimer(EndWatch, watchEnded, TimeSpan.FromSeconds(timeoutSeconds) + WatchGrace, Timeout.InfiniteTimeSpan);
 
         // KubernetesClient hands an ERROR event (a Status object) to onError rather than to the loop, and keeps
         // reading; the real server closes the watch after it, but ending it here does not rely on that.
@@ -141,6 +140,18 @@ public sealed partial class KubernetesHardwareSource
         }
 
         return result;
+    }
+
+    private static void EndWatch(object? watchEnded)
+    {
+        try
+        {
+            ((CancellationTokenSource)watchEnded!).Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The watch ended on its own as the timer fired.
+        }
     }
 
     /// <summary>Applies one watch event; false when the watch cannot go on.</summary>
