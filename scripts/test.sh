@@ -68,6 +68,19 @@ trx_counter() {
     printf '%s' "${value:-0}"
 }
 
+# Prints "FAILED <test name>: <first line of its message>" for every failed result in TRX file $1 (perl-base is part
+# of every Debian system).
+report_failed_tests() {
+    perl -0777 -ne '
+        while (/<UnitTestResult\b([^>]*?)(?:\/>|>(.*?)<\/UnitTestResult>)/sg) {
+            my ($attributes, $body) = ($1, $2 // "");
+            next unless $attributes =~ /outcome="Failed"/;
+            my ($name) = $attributes =~ /testName="([^"]*)"/;
+            my ($message) = $body =~ /<Message>\s*([^\r\n]*)/;
+            printf "FAILED %s: %s\n", $name // "?", substr($message // "", 0, 400);
+        }' "$1" || true
+}
+
 # Prints the summary line for every *.trx in directory $1, given dotnet test's exit code $2, and
 # returns the exit code the script should end with.
 summarize_trx() {
@@ -106,6 +119,11 @@ summarize_trx() {
         fi
         skipped=$((skipped + unrun))
         log "Summary: $(basename "$file"): total=$total executed=$executed skipped=$unrun"
+    done
+
+    # Failed tests by name, just above the summary line, so the tail of a CI log says which test failed and why.
+    for file in "${files[@]}"; do
+        report_failed_tests "$file"
     done
 
     if ((test_exit_code != 0 && failed == 0)); then

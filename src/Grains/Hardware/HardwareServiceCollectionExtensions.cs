@@ -42,14 +42,6 @@ public static class HardwareServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>
-    /// The same as <see cref="AddHardwareSource"/>: the Hardware source named by <see cref="HardwareOptions.Source"/>,
-    /// the file source unless it says <c>kubernetes</c>. The name is kept for the silo wiring that calls it.
-    /// </summary>
-    /// <param name="services">The service collection.</param>
-    /// <returns><paramref name="services"/>, for chaining.</returns>
-    public static IServiceCollection AddHardwareFileSource(this IServiceCollection services) => services.AddHardwareSource();
-
     private static IHardwareSource Selected(IServiceProvider services) =>
         services.GetRequiredService<IOptions<HardwareOptions>>().Value.UsesKubernetes
             ? services.GetRequiredService<KubernetesHardwareSource>()

@@ -135,15 +135,7 @@ public sealed class CommandLine
         text.AppendLine();
         foreach (var setting in settings)
         {
-            var form = setting.Kind switch
-            {
-                SettingKind.Switch => $"--{setting.Flag}[=true|false]",
-                SettingKind.List => $"--{setting.Flag} <value> (repeatable)",
-                SettingKind.Path => $"--{setting.Flag} <path>",
-                SettingKind.UrlOrPath => $"--{setting.Flag} <url or path>",
-                _ => $"--{setting.Flag} <value>",
-            };
-            text.Append(CultureInfo.InvariantCulture, $"  {form}").AppendLine();
+            text.Append(CultureInfo.InvariantCulture, $"  {setting.Form}").AppendLine();
             text.Append(CultureInfo.InvariantCulture, $"      {setting.Description}").AppendLine();
             text.Append(CultureInfo.InvariantCulture, $"      default: {setting.Default}; key: {setting.ConfigKey}").AppendLine();
         }

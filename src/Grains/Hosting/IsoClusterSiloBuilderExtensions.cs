@@ -36,7 +36,7 @@ public static class IsoClusterSiloBuilderExtensions
         services.AddSingleton<FileUpstream>();
         services.AddSingleton<UpstreamClient>();
         services.AddSingleton<ChunkMemoryBudget>();
-        services.AddHardwareFileSource();
+        services.AddHardwareSource();
         return builder;
     }
 }

@@ -29,4 +29,14 @@ public sealed record Setting(string Flag, string ConfigKey, SettingKind Kind, st
 {
     /// <summary>How messages name the setting: the flag and its configuration key.</summary>
     public string DisplayName => $"--{Flag} ({ConfigKey})";
+
+    /// <summary>How the flag is written with its value, as <c>--help</c> and the README show it.</summary>
+    public string Form => Kind switch
+    {
+        SettingKind.Switch => $"--{Flag}[=true|false]",
+        SettingKind.List => $"--{Flag} <value> (repeatable)",
+        SettingKind.Path => $"--{Flag} <path>",
+        SettingKind.UrlOrPath => $"--{Flag} <url or path>",
+        _ => $"--{Flag} <value>",
+    };
 }

@@ -19,7 +19,7 @@ public static class SiloSettings
         new("syslog-host", "Boot:SyslogHost", SettingKind.Value, "empty", "syslog_host= kernel parameter"),
         new("tink-server-addr-port", "Boot:TinkServerAddrPort", SettingKind.Value, "empty", "grpc_authority= kernel parameter (host:port of the Tinkerbell server)"),
         new("tink-server-use-tls", "Boot:TinkServerUseTls", SettingKind.Switch, "false", "tinkerbell_tls= kernel parameter"),
-        new("extra-kernel-args", "Boot:ExtraKernelArgs", SettingKind.Value, "empty", "extra space-separated k=v kernel parameters, appended in order"),
+        new("extra-kernel-args", "Boot:ExtraKernelArgs", SettingKind.Value, "empty", "extra space-separated kernel parameters, first on the command line (as Tinkerbell's smee puts them)"),
         new("cache-size", "Cache:Size", SettingKind.Value, "1GiB", "chunk cache per silo (bytes, or KiB/MiB/GiB)"),
         new("chunk-size", "Cache:ChunkSize", SettingKind.Value, "1MiB", "size of the aligned pieces ISOs are fetched and cached in"),
         new("upstream-timeout", "Upstream:Timeout", SettingKind.Value, "00:00:30", "longest one upstream exchange may take (hh:mm:ss)"),

@@ -186,13 +186,13 @@ public sealed class HardwareFileSourceTests : IDisposable
     }
 
     [Fact]
-    public async Task AddHardwareFileSource_Resolved_IsOneSingletonAndHostedService()
+    public async Task AddHardwareSource_Resolved_IsOneSingletonAndHostedService()
     {
         Write(HardwareYaml.Object("sm01", "de:ed:be:ef:fe:01"));
         var services = new ServiceCollection()
             .AddLogging()
             .Configure<HardwareOptions>(o => o.File = FilePath)
-            .AddHardwareFileSource();
+            .AddHardwareSource();
         await using var provider = services.BuildServiceProvider();
 
         var source = provider.GetRequiredService<IHardwareSource>();
@@ -202,12 +202,12 @@ public sealed class HardwareFileSourceTests : IDisposable
     }
 
     [Fact]
-    public void AddHardwareFileSource_NonPositivePollInterval_FailsValidation()
+    public void AddHardwareSource_NonPositivePollInterval_FailsValidation()
     {
         using var provider = new ServiceCollection()
             .AddLogging()
             .Configure<HardwareOptions>(o => o.PollInterval = TimeSpan.Zero)
-            .AddHardwareFileSource()
+            .AddHardwareSource()
             .BuildServiceProvider();
 
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<HardwareOptions>>().Value);

@@ -33,7 +33,7 @@ public sealed class HardwareSourceSelectionTests : IDisposable
     [Fact]
     public async Task AddHardwareSource_CalledTwice_RegistersOneHostedService()
     {
-        var services = new ServiceCollection().AddLogging().AddHardwareSource().AddHardwareFileSource();
+        var services = new ServiceCollection().AddLogging().AddHardwareSource().AddHardwareSource();
         await using var provider = services.BuildServiceProvider();
 
         Assert.IsType<HardwareFileSource>(Assert.Single(provider.GetServices<IHostedService>()));
