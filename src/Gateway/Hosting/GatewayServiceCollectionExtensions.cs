@@ -1,3 +1,4 @@
+using IsoCluster.Gateway.Caching;
 using IsoCluster.Gateway.Serving;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -18,6 +19,8 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<ClusterCallPolicy>();
+        services.AddSingleton<BootPlanCache>();
+        services.AddSingleton<ChunkNearCache>();
         services.AddSingleton<IsoEndpoint>();
         return services;
     }
@@ -35,8 +38,27 @@ public static class GatewayServiceCollectionExtensions
 /// <summary>Checks the <c>Gateway</c> settings at start.</summary>
 internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 {
-    public ValidateOptionsResult Validate(string? name, GatewayOptions options) =>
-        options.MaxRanges is < 1 or > 1000
-            ? ValidateOptionsResult.Fail($"--max-ranges (Gateway:MaxRanges) must be from 1 to 1000, is {options.MaxRanges}")
-            : ValidateOptionsResult.Success;
+    // The plan refresh keeps a machine's version pin alive, so the maximum age stays well inside a boot session's idle time.
+    private static readonly TimeSpan LongestPlanMaxAge = TimeSpan.FromMinutes(1);
+
+    public ValidateOptionsResult Validate(string? name, GatewayOptions options)
+    {
+        var failures = new List<string>();
+        if (options.MaxRanges is < 1 or > 1000)
+        {
+            failures.Add($"--max-ranges (Gateway:MaxRanges) must be from 1 to 1000, is {options.MaxRanges}");
+        }
+
+        if (options.CacheSize.Bytes < 0)
+        {
+            failures.Add($"--gateway-cache-size (Gateway:CacheSize) must not be negative, is {options.CacheSize}");
+        }
+
+        if (options.BootPlanMaxAge <= TimeSpan.Zero || options.BootPlanMaxAge > LongestPlanMaxAge)
+        {
+            failures.Add($"--gateway-plan-max-age (Gateway:BootPlanMaxAge) must be above 0 and at most {LongestPlanMaxAge}, is {options.BootPlanMaxAge}");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using IsoCluster.Gateway.Caching;
 
 namespace IsoCluster.Gateway.Serving;
 
@@ -8,13 +9,31 @@ internal sealed class GatewayMetrics
     /// <summary>The meter name.</summary>
     public const string MeterName = "IsoCluster.Gateway";
 
+    private static readonly object BoxedOk = StatusCodes.Status200OK;
+    private static readonly object BoxedPartialContent = StatusCodes.Status206PartialContent;
+    private static readonly object BoxedNotModified = StatusCodes.Status304NotModified;
+    private static readonly KeyValuePair<string, object?> HitTag = new("isocluster.cache.result", "hit");
+    private static readonly KeyValuePair<string, object?> MissTag = new("isocluster.cache.result", "miss");
+    private static readonly KeyValuePair<string, object?> CoalescedTag = new("isocluster.cache.result", "coalesced");
+
+    private readonly Meter _meter;
     private readonly Counter<long> _requests;
+    private readonly Counter<long> _nearCacheReads;
+    private readonly Counter<long> _planCacheReads;
     private readonly Counter<long> _clusterRetries;
     private readonly Counter<long> _clusterFailures;
 
     public GatewayMetrics(IMeterFactory meterFactory)
     {
-        var meter = meterFactory.Create(MeterName);
+        var meter = _meter = meterFactory.Create(MeterName);
+        _nearCacheReads = meter.CreateCounter<long>(
+            "isocluster.gateway.cache.reads",
+            "{read}",
+            "Chunk reads from the gateway's cache: hit, miss (this read fetched it) or coalesced (waited on another read's fetch).");
+        _planCacheReads = meter.CreateCounter<long>(
+            "isocluster.gateway.plan_cache.reads",
+            "{read}",
+            "Boot plans served from the gateway's plan cache (hit) or asked of the machine's grain (miss).");
         _requests = meter.CreateCounter<long>("isocluster.gateway.requests", "{request}", "ISO requests answered, by status code.");
         _clusterRetries = meter.CreateCounter<long>(
             "isocluster.gateway.cluster_retries",
@@ -26,8 +45,34 @@ internal sealed class GatewayMetrics
             "Grain reads that ran out of attempts or time, by read and whether the last attempt timed out.");
     }
 
-    public void RequestServed(int statusCode) =>
-        _requests.Add(1, new KeyValuePair<string, object?>("http.response.status_code", statusCode));
+    public void RequestServed(int statusCode)
+    {
+        // Boxing the status code would allocate on every request, so the usual ones are boxed once.
+        var boxed = statusCode switch
+        {
+            StatusCodes.Status200OK => BoxedOk,
+            StatusCodes.Status206PartialContent => BoxedPartialContent,
+            StatusCodes.Status304NotModified => BoxedNotModified,
+            _ => statusCode,
+        };
+        _requests.Add(1, new KeyValuePair<string, object?>("http.response.status_code", boxed));
+    }
+
+    public void NearCacheHit() => _nearCacheReads.Add(1, HitTag);
+
+    public void NearCacheMiss() => _nearCacheReads.Add(1, MissTag);
+
+    public void NearCacheCoalesced() => _nearCacheReads.Add(1, CoalescedTag);
+
+    public void PlanCacheHit() => _planCacheReads.Add(1, HitTag);
+
+    public void PlanCacheMiss() => _planCacheReads.Add(1, MissTag);
+
+    public void ObserveNearCache(ChunkNearCache cache)
+    {
+        _meter.CreateObservableGauge("isocluster.gateway.cache.bytes", () => cache.UsedBytes, "By", "Bytes of chunks cached in this gateway.");
+        _meter.CreateObservableGauge("isocluster.gateway.cache.chunks", () => cache.Count, "{chunk}", "Chunks cached in (or being fetched by) this gateway.");
+    }
 
     public void ClusterCallRetried(ClusterCallKind kind, string exceptionType) =>
         _clusterRetries.Add(

@@ -1,3 +1,5 @@
+using IsoCluster.Grains.SourceIso;
+
 namespace IsoCluster.Gateway.Serving;
 
 /// <summary>How the gateway serves ISOs (configuration section <c>Gateway</c>).</summary>
@@ -17,6 +19,19 @@ public sealed class GatewayOptions
     /// §14.2 allows. Default: 16.
     /// </summary>
     public int MaxRanges { get; set; } = 16;
+
+    /// <summary>
+    /// Bytes of whole chunks this gateway keeps (<c>--gateway-cache-size</c>), least recently read dropped first; 0 keeps
+    /// none (concurrent reads of a chunk still share one fetch). Default: 256 MiB.
+    /// </summary>
+    public ByteSize CacheSize { get; set; } = ByteSize.FromMebibytes(256);
+
+    /// <summary>
+    /// How long a machine's boot plan is served without asking its grain again (<c>--gateway-plan-max-age</c>); past
+    /// half of it the plan is refreshed in the background. Bounds how late a Hardware change reaches new requests.
+    /// Default: 1 second.
+    /// </summary>
+    public TimeSpan BootPlanMaxAge { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>Whether the gateway process hosts a silo.</summary>

@@ -1,38 +1,34 @@
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using IsoCluster.Gateway.Caching;
 using IsoCluster.Gateway.Ranges;
 using IsoCluster.Grains.SourceIso;
 
 namespace IsoCluster.Gateway.Serving;
 
 /// <summary>
-/// Reads a byte range of one ISO version from the chunk grains, piece by piece along chunk boundaries, and writes
-/// it patched. The next piece is requested while the current one is written, so a sequential read keeps the
-/// cluster and the client busy at once; at most two pieces are held.
+/// Reads a byte range of one ISO version piece by piece along chunk boundaries, from the gateway's chunk cache (which
+/// asks the cluster for what it lacks), and writes it patched. The next piece is asked for while the current one is
+/// written, and a read reaching into a chunk's second half fetches the following chunk ahead, so a sequential reader
+/// rarely waits for the cluster.
 /// </summary>
 /// <remarks>
-/// Each piece is read through <see cref="ClusterCallPolicy"/>, so a silo lost under a read costs a retry, not the
-/// read. A piece is written only once its read has returned, at the position it was asked for, and the position moves
-/// on only after that: a retried piece is written exactly once, in its place.
+/// Every chunk comes through <see cref="ChunkNearCache"/>, whose fetches go through <see cref="ClusterCallPolicy"/>: a
+/// silo lost under a read costs a retry, not the read. A piece is written only once it is in hand, at the position it
+/// was asked for, and the position moves on only after that, so every byte is written exactly once, in its place.
 /// </remarks>
-internal sealed class IsoBodyReader
+internal readonly struct IsoBodyReader
 {
-    private static readonly Func<PieceRead, CancellationToken, ValueTask<ChunkReadResult>> ReadPiece =
-        static (piece, cancellationToken) => piece.Grain.ReadAsync(piece.Version, piece.Offset, piece.Count, cancellationToken);
-
-    private readonly IGrainFactory _grains;
+    private readonly ChunkNearCache _chunks;
     private readonly ClusterCallPolicy _calls;
-    private readonly IsoVersion _version;
-    private readonly PatchOverlay _overlay;
-    private readonly string _mac;
+    private readonly ServedPlan _plan;
     private readonly CancellationToken _cancellationToken;
 
-    public IsoBodyReader(IGrainFactory grains, ClusterCallPolicy calls, IsoVersion version, PatchOverlay overlay, string mac, CancellationToken cancellationToken)
+    public IsoBodyReader(ChunkNearCache chunks, ClusterCallPolicy calls, ServedPlan plan, CancellationToken cancellationToken)
     {
-        _grains = grains;
+        _chunks = chunks;
         _calls = calls;
-        _version = version;
-        _overlay = overlay;
-        _mac = mac;
+        _plan = plan;
         _cancellationToken = cancellationToken;
     }
 
@@ -40,30 +36,25 @@ internal sealed class IsoBodyReader
     /// Reads the first piece of <paramref name="range"/>, within <paramref name="deadline"/> (the request's, shared with
     /// the boot plan: nothing has been sent yet).
     /// </summary>
-    public ValueTask<ChunkReadResult> ReadFirstAsync(ByteRange range, long deadline) =>
+    public ValueTask<IsoPiece> ReadFirstAsync(ByteRange range, long deadline) =>
         ReadPieceAsync(range.Start, range.Start + range.Length, deadline);
 
     /// <summary>
-    /// Writes <paramref name="range"/> to <paramref name="writer"/>; <paramref name="firstPiece"/> is the result of
-    /// <see cref="ReadFirstAsync"/> when the caller already has it.
+    /// Writes <paramref name="range"/> to <paramref name="writer"/>, starting with <paramref name="firstPiece"/> when the
+    /// caller already has it from <see cref="ReadFirstAsync"/>.
     /// </summary>
-    public async Task<(UpstreamStatus Status, string? Reason)> WriteAsync(PipeWriter writer, ByteRange range, ChunkReadResult? firstPiece)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<IsoPiece> WriteAsync(PipeWriter writer, ByteRange range, IsoPiece? firstPiece)
     {
         var position = range.Start;
         var end = range.Start + range.Length;
-        var pending = firstPiece is null ? ReadPieceAsync(position, end, _calls.StartDeadline()) : new ValueTask<ChunkReadResult>(firstPiece);
+        var pending = firstPiece is { } first ? new ValueTask<IsoPiece>(first) : ReadPieceAsync(position, end, _calls.StartDeadline());
         while (position < end)
         {
             var piece = await pending;
             if (piece.Status != UpstreamStatus.Ok)
             {
-                return (piece.Status, piece.Reason);
-            }
-
-            // A silo must never answer Ok with nothing; if one did, looping on the same position would never end.
-            if (piece.Data.IsEmpty)
-            {
-                return (UpstreamStatus.BadResponse, $"chunk grain returned no bytes at offset {position}");
+                return piece;
             }
 
             var next = position + piece.Data.Length;
@@ -73,7 +64,7 @@ internal sealed class IsoBodyReader
                 pending = ReadPieceAsync(next, end, _calls.StartDeadline());
             }
 
-            _overlay.Write(writer, piece.Data.Span, position, piece.OccurrenceStarts);
+            _plan.Overlay.Write(writer, piece.Data.Span, position, piece.OccurrenceStarts);
             var flushed = await writer.FlushAsync(_cancellationToken);
             if (flushed.IsCanceled || flushed.IsCompleted)
             {
@@ -83,19 +74,44 @@ internal sealed class IsoBodyReader
             position = next;
         }
 
-        return (UpstreamStatus.Ok, null);
+        return IsoPiece.Done;
     }
 
-    private ValueTask<ChunkReadResult> ReadPieceAsync(long position, long end, long deadline)
+    private ValueTask<IsoPiece> ReadPieceAsync(long position, long end, long deadline)
     {
-        var chunkSize = _version.ChunkSize;
+        var version = _plan.Version;
+        var chunkSize = version.ChunkSize;
         var index = position / chunkSize;
         var offset = (int)(position - (index * chunkSize));
         var count = (int)Math.Min(end - position, chunkSize - offset);
-        var key = _version.ChunkKey(index);
-        var piece = new PieceRead(_grains.GetGrain<IIsoChunkGrain>(key), _version, offset, count);
-        return _calls.CallAsync(ReadPiece, piece, ClusterCallKind.ChunkRead, _mac, key, deadline, _cancellationToken);
+        if (offset + count > chunkSize / 2)
+        {
+            _chunks.Prefetch(version, index + 1, _plan.Mac);
+        }
+
+        var chunk = _chunks.GetAsync(version, index, _plan.Mac, deadline, _cancellationToken);
+        return chunk.IsCompletedSuccessfully
+            ? new ValueTask<IsoPiece>(IsoPiece.Slice(chunk.Result, offset, count))
+            : SliceAsync(chunk, offset, count);
     }
 
-    private readonly record struct PieceRead(IIsoChunkGrain Grain, IsoVersion Version, int Offset, int Count);
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<IsoPiece> SliceAsync(ValueTask<ChunkReadResult> chunk, int offset, int count) =>
+        IsoPiece.Slice(await chunk, offset, count);
+}
+
+/// <summary>Bytes of a range within one chunk and the magic-string occurrences of that chunk, or why there are none.</summary>
+internal readonly record struct IsoPiece(UpstreamStatus Status, ReadOnlyMemory<byte> Data, long[] OccurrenceStarts, string? Reason)
+{
+    /// <summary>What <see cref="IsoBodyReader.WriteAsync"/> returns once the whole range is written.</summary>
+    public static IsoPiece Done => new(UpstreamStatus.Ok, ReadOnlyMemory<byte>.Empty, [], null);
+
+    /// <summary>
+    /// <paramref name="count"/> bytes at <paramref name="offset"/> of a whole chunk; the chunk's occurrences are all kept,
+    /// as the overlay skips those outside the slice.
+    /// </summary>
+    public static IsoPiece Slice(ChunkReadResult chunk, int offset, int count) =>
+        chunk.Status == UpstreamStatus.Ok
+            ? new(UpstreamStatus.Ok, chunk.Data.Slice(offset, count), chunk.OccurrenceStarts, null)
+            : new(chunk.Status, ReadOnlyMemory<byte>.Empty, [], chunk.Reason);
 }

@@ -1,10 +1,10 @@
 using System.Buffers;
 using System.Text;
+using IsoCluster.Gateway.Caching;
 using IsoCluster.Gateway.Ranges;
 using IsoCluster.Grains.Machines;
 using IsoCluster.Grains.SourceIso;
 using Microsoft.Extensions.Options;
-using Microsoft.Net.Http.Headers;
 
 namespace IsoCluster.Gateway.Serving;
 
@@ -28,19 +28,27 @@ internal sealed partial class IsoEndpoint
 {
     private const string IsoContentType = "application/x-iso9660-image";
 
-    private static readonly Func<PlanRead, CancellationToken, ValueTask<BootPlanResult>> ReadPlan =
-        static (read, cancellationToken) => read.Grain.GetBootPlanAsync(read.SourceIso, cancellationToken);
-
-    private readonly IGrainFactory _grains;
+    private readonly BootPlanCache _plans;
+    private readonly ChunkNearCache _chunks;
     private readonly ClusterCallPolicy _calls;
+    private readonly IGrainFactory _grains;
     private readonly GatewayOptions _options;
     private readonly GatewayMetrics _metrics;
     private readonly ILogger<IsoEndpoint> _logger;
 
-    public IsoEndpoint(IGrainFactory grains, ClusterCallPolicy calls, IOptions<GatewayOptions> options, GatewayMetrics metrics, ILogger<IsoEndpoint> logger)
+    public IsoEndpoint(
+        BootPlanCache plans,
+        ChunkNearCache chunks,
+        ClusterCallPolicy calls,
+        IGrainFactory grains,
+        IOptions<GatewayOptions> options,
+        GatewayMetrics metrics,
+        ILogger<IsoEndpoint> logger)
     {
-        _grains = grains;
+        _plans = plans;
+        _chunks = chunks;
         _calls = calls;
+        _grains = grains;
         _options = options.Value;
         _metrics = metrics;
         _logger = logger;
@@ -72,74 +80,63 @@ internal sealed partial class IsoEndpoint
             return;
         }
 
-        var macText = machine.ToString();
-
         // Nothing is sent before the first bytes are in hand, so the plan and the first piece share the BMC's wait.
         var deadline = _calls.StartDeadline();
-        BootPlan plan;
-        IsoVersion version;
+        string? sourceIso = null;
+        ServedPlan plan;
         try
         {
-            // 2-3. Boot plan and the source ISO version pinned for this machine's boot, in one call.
-            var sourceIso = request.Query.TryGetValue("sourceISO", out var values) ? values[0] : null;
-            var planResult = await _calls.CallAsync(
-                ReadPlan,
-                new PlanRead(_grains.GetGrain<IMachineGrain>(macText), sourceIso),
-                ClusterCallKind.BootPlan,
-                macText,
-                "boot plan",
-                deadline,
-                aborted);
-            if (planResult.Plan is null || planResult.Version is null)
+            // 2-3. Boot plan and the source ISO version pinned for this machine's boot, cached for a moment.
+            if (request.QueryString.HasValue && request.Query.TryGetValue("sourceISO", out var values))
             {
-                var failure = planResult.Status == BootPlanStatus.UpstreamFailed
-                    ? IsoFailure.From(planResult.UpstreamStatus, planResult.Reason)
-                    : IsoFailure.From(planResult.Status, planResult.Reason);
-                await FailAsync(context, macText, planResult.Plan?.Source, failure);
+                sourceIso = values[0];
+            }
+
+            var lookup = await _plans.GetAsync(machine, sourceIso, deadline, aborted);
+            if (lookup.Plan is null)
+            {
+                var refused = lookup.Refused!;
+                var failure = refused.Status == BootPlanStatus.UpstreamFailed
+                    ? IsoFailure.From(refused.UpstreamStatus, refused.Reason)
+                    : IsoFailure.From(refused.Status, refused.Reason);
+                await FailAsync(context, machine.ToString(), refused.Plan?.Source, failure);
                 return;
             }
 
-            plan = planResult.Plan;
-            version = planResult.Version;
+            plan = lookup.Plan;
         }
         catch (ClusterCallException ex)
         {
-            await FailAsync(context, macText, null, IsoFailure.From(ex));
+            await FailAsync(context, machine.ToString(), null, IsoFailure.From(ex));
             return;
         }
         catch (TimeoutException)
         {
-            await FailAsync(context, macText, null, IsoFailure.ClusterTimeout("boot plan or ISO version"));
+            await FailAsync(context, machine.ToString(), null, IsoFailure.ClusterTimeout("boot plan or ISO version"));
             return;
         }
         catch (OrleansException ex)
         {
-            await FailAsync(context, macText, null, IsoFailure.ClusterUnavailable(ex.GetType().Name));
+            await FailAsync(context, machine.ToString(), null, IsoFailure.ClusterUnavailable(ex.GetType().Name));
             return;
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            LogClientGone(_logger, macText);
+            LogClientGone(_logger, mac);
             return;
         }
 
-        var overlay = PatchOverlay.TryCreate(plan.KernelParams, version.MagicLength);
-        if (overlay is null)
-        {
-            await FailAsync(context, macText, plan.Source, new IsoFailure(
-                StatusCodes.Status500InternalServerError,
-                $"{machine}: kernel parameters are {plan.KernelParams.Length} bytes, longer than the {version.MagicLength}-byte magic string"));
-            return;
-        }
+        var macText = plan.Mac;
+        var version = plan.Version;
 
         // 4. Validators and preconditions.
-        var etag = $"\"{version.Id}-{plan.PatchTag}\"";
+        var etag = plan.ETag;
         var headers = response.Headers;
         headers.AcceptRanges = "bytes";
         headers.ETag = etag;
-        if (version.LastModified is { } lastModified)
+        if (plan.LastModified is { } lastModified)
         {
-            headers.LastModified = HeaderUtilities.FormatDate(lastModified);
+            headers.LastModified = lastModified;
         }
 
         var requestHeaders = request.Headers;
@@ -175,7 +172,7 @@ internal sealed partial class IsoEndpoint
             return;
         }
 
-        var reader = new IsoBodyReader(_grains, _calls, version, overlay, macText, aborted);
+        var reader = new IsoBodyReader(_chunks, _calls, plan, aborted);
         MultipartByteRanges? multipart = null;
         ByteRange first;
         if (ranges.Kind == RangeRequestKind.Full)
@@ -209,7 +206,7 @@ internal sealed partial class IsoEndpoint
         }
 
         // 6. First bytes before headers.
-        ChunkReadResult firstPiece;
+        IsoPiece firstPiece;
         try
         {
             firstPiece = await reader.ReadFirstAsync(first, deadline);
@@ -217,13 +214,13 @@ internal sealed partial class IsoEndpoint
         catch (ClusterCallException ex)
         {
             headers.ContentRange = default;
-            await FailAsync(context, macText, plan.Source, IsoFailure.From(ex));
+            await FailAsync(context, macText, plan.Plan.Source, IsoFailure.From(ex));
             return;
         }
         catch (Exception ex) when (ex is TimeoutException or OrleansException)
         {
             headers.ContentRange = default;
-            await FailAsync(context, macText, plan.Source, ex is TimeoutException ? IsoFailure.ClusterTimeout("chunk read") : IsoFailure.ClusterUnavailable(ex.GetType().Name));
+            await FailAsync(context, macText, plan.Plan.Source, ex is TimeoutException ? IsoFailure.ClusterTimeout("chunk read") : IsoFailure.ClusterUnavailable(ex.GetType().Name));
             return;
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
@@ -234,9 +231,9 @@ internal sealed partial class IsoEndpoint
 
         if (firstPiece.Status != UpstreamStatus.Ok)
         {
-            await InvalidateIfChangedAsync(macText, version, firstPiece.Status);
+            await InvalidateIfChangedAsync(machine, sourceIso, plan, firstPiece.Status);
             headers.ContentRange = default;
-            await FailAsync(context, macText, plan.Source, IsoFailure.From(firstPiece.Status, firstPiece.Reason));
+            await FailAsync(context, macText, plan.Plan.Source, IsoFailure.From(firstPiece.Status, firstPiece.Reason));
             return;
         }
 
@@ -244,33 +241,32 @@ internal sealed partial class IsoEndpoint
         var writer = response.BodyWriter;
         try
         {
-            UpstreamStatus status;
-            string? reason;
+            IsoPiece outcome;
             if (multipart is null)
             {
-                (status, reason) = await reader.WriteAsync(writer, first, firstPiece);
+                outcome = await reader.WriteAsync(writer, first, firstPiece);
             }
             else
             {
-                (status, reason) = (UpstreamStatus.Ok, null);
+                outcome = IsoPiece.Done;
                 var parts = multipart.Parts;
-                for (var i = 0; i < parts.Count && status == UpstreamStatus.Ok; i++)
+                for (var i = 0; i < parts.Count && outcome.Status == UpstreamStatus.Ok; i++)
                 {
                     writer.Write(parts[i].Header.Span);
-                    (status, reason) = await reader.WriteAsync(writer, parts[i].Range, i == 0 ? firstPiece : null);
+                    outcome = await reader.WriteAsync(writer, parts[i].Range, i == 0 ? firstPiece : null);
                 }
 
-                if (status == UpstreamStatus.Ok)
+                if (outcome.Status == UpstreamStatus.Ok)
                 {
                     writer.Write(multipart.Trailer.Span);
                     await writer.FlushAsync(aborted);
                 }
             }
 
-            if (status != UpstreamStatus.Ok)
+            if (outcome.Status != UpstreamStatus.Ok)
             {
-                await InvalidateIfChangedAsync(macText, version, status);
-                LogBootFailedMidBody(_logger, macText, plan.Source.DisplayUrl, status, reason);
+                await InvalidateIfChangedAsync(machine, sourceIso, plan, outcome.Status);
+                LogBootFailedMidBody(_logger, macText, plan.Plan.Source.DisplayUrl, outcome.Status, outcome.Reason);
                 _metrics.RequestServed(StatusCodes.Status502BadGateway);
                 context.Abort();
                 return;
@@ -286,18 +282,21 @@ internal sealed partial class IsoEndpoint
         {
             // Headers are out and the retries are spent: the only honest signal left is a connection that ends short of
             // Content-Length.
-            LogBootFailedMidBody(_logger, macText, plan.Source.DisplayUrl, UpstreamStatus.Unreachable, ex.Message);
+            LogBootFailedMidBody(_logger, macText, plan.Plan.Source.DisplayUrl, UpstreamStatus.Unreachable, ex.Message);
             _metrics.RequestServed(StatusCodes.Status502BadGateway);
             context.Abort();
         }
     }
 
     // The upstream moved on: this boot cannot be finished consistently, so the next request starts a new one.
-    private async Task InvalidateIfChangedAsync(string mac, IsoVersion version, UpstreamStatus status)
+    private async Task InvalidateIfChangedAsync(MacAddress machine, string? sourceIso, ServedPlan plan, UpstreamStatus status)
     {
         if (status == UpstreamStatus.VersionChanged)
         {
-            await _grains.GetGrain<IMachineGrain>(mac).ReleaseVersionAsync(version.Id);
+            var version = plan.Version;
+            _plans.Forget(machine, sourceIso);
+            _chunks.ForgetVersion(version.Id);
+            await _grains.GetGrain<IMachineGrain>(plan.Mac).ReleaseVersionAsync(version.Id);
             await _grains.GetGrain<ISourceIsoGrain>(version.Source.GrainKey).InvalidateAsync(version.Id);
         }
     }
@@ -345,8 +344,6 @@ internal sealed partial class IsoEndpoint
             // The client left; nothing to tell it.
         }
     }
-
-    private readonly record struct PlanRead(IMachineGrain Grain, string? SourceIso);
 
     [LoggerMessage(EventId = 3000, Level = LogLevel.Error, Message = "Boot request for {Mac} failed with {StatusCode} (source {SourceUrl}): {Reason}")]
     private static partial void LogBootFailed(ILogger logger, string mac, string? sourceUrl, int statusCode, string reason);

@@ -51,14 +51,16 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         if (chunk is null || data.Length != chunkLength || !_budget.Touch(chunk))
         {
             // The fetch is shared by every queued reader, so one reader's cancellation must not abort it.
-            var (fetched, failure) = await FetchAsync(version, chunkStart, chunkLength);
+            var (fetched, fetchedData, failure) = await FetchAsync(version, chunkStart, chunkLength);
             if (fetched is null)
             {
                 return new ChunkReadResult(failure.Status, ReadOnlyMemory<byte>.Empty, [], failure.Reason);
             }
 
+            // The bytes as fetched, not chunk.Data: another grain's admission may already have evicted the chunk,
+            // and this reader must not depend on it staying cached.
             chunk = fetched;
-            data = chunk.Data;
+            data = fetchedData;
         }
 
         var sliceStart = chunkStart + offset;
@@ -80,7 +82,7 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         return Task.CompletedTask;
     }
 
-    private async Task<(CachedChunk? Chunk, UpstreamRead Failure)> FetchAsync(IsoVersion version, long chunkStart, int chunkLength)
+    private async Task<(CachedChunk? Chunk, ReadOnlyMemory<byte> Data, UpstreamRead Failure)> FetchAsync(IsoVersion version, long chunkStart, int chunkLength)
     {
         var margin = _magic.Length - 1;
         var windowStart = Math.Max(0, chunkStart - margin);
@@ -91,7 +93,7 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         _fetches.Add(1);
         if (read.Status != UpstreamStatus.Ok)
         {
-            return (null, read);
+            return (null, default, read);
         }
 
         _fetchedBytes.Add(window.Length);
@@ -102,8 +104,9 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         }
 
         _chunk = new CachedChunk(window, (int)(chunkStart - windowStart), chunkLength, occurrences);
+        var data = _chunk.Data;
         _budget.Admit(_chunk);
-        return (_chunk, read);
+        return (_chunk, data, read);
     }
 
     private static long[] Overlapping(long[] occurrences, long start, long end, int magicLength)

@@ -16,7 +16,7 @@ internal sealed class ClusterCallHarness : IDisposable
     {
         Options = options ?? new ClusterCallOptions();
         Time = time ?? TimeProvider.System;
-        var metrics = new GatewayMetrics(_meters);
+        var metrics = Metrics = new GatewayMetrics(_meters);
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             // Other tests' harnesses run in parallel with meters of the same name; count only this one's.
@@ -32,6 +32,8 @@ internal sealed class ClusterCallHarness : IDisposable
     }
 
     public ClusterCallOptions Options { get; }
+
+    public GatewayMetrics Metrics { get; }
 
     public TimeProvider Time { get; }
 

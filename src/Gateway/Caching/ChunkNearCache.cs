@@ -1,0 +1,243 @@
+using System.Collections.Concurrent;
+using IsoCluster.Gateway.Serving;
+using IsoCluster.Grains.SourceIso;
+using Microsoft.Extensions.Options;
+
+namespace IsoCluster.Gateway.Caching;
+
+/// <summary>
+/// The gateway's bounded cache of whole chunks, keyed by ISO version and chunk index. Chunk bytes of a version never
+/// change, so a cached chunk is served without asking the cluster again; hot chunks stay on the gateways, where the
+/// BMCs' connections land, instead of crossing from one silo for every read of a hall.
+/// </summary>
+/// <remarks>
+/// <para>
+/// One fetch per chunk per gateway at a time: concurrent misses wait on the same grain read (its own deadline, never
+/// cancelled by one reader leaving), so the cluster sees one read per gateway however many BMCs ask. A failed read is
+/// not kept; its waiters get its answer and the next request tries again.
+/// </para>
+/// <para>
+/// Least recently read chunks are dropped beyond <see cref="GatewayOptions.CacheSize"/>. A dropped chunk's bytes stay
+/// alive for readers still writing them: buffers are garbage-collected arrays, never returned to a pool, so nothing
+/// can be overwritten under a reader. In embedded mode the bytes are the silo cache's own arrays (an in-process
+/// call passes them by reference), so a chunk cached in both places is held once.
+/// </para>
+/// </remarks>
+internal sealed class ChunkNearCache
+{
+    private static readonly Func<ChunkRead, CancellationToken, ValueTask<ChunkReadResult>> ReadChunk =
+        static (read, cancellationToken) => read.Grain.ReadAsync(read.Version, 0, read.Length, cancellationToken);
+
+    private readonly ConcurrentDictionary<ChunkId, Entry> _entries = new();
+    // Guards the byte count against entries removed while their fetch completes; taken on fetches and evictions only.
+    private readonly Lock _lock = new();
+    private readonly IGrainFactory _grains;
+    private readonly ClusterCallPolicy _calls;
+    private readonly GatewayMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly long _capacity;
+    private long _usedBytes;
+
+    public ChunkNearCache(IGrainFactory grains, ClusterCallPolicy calls, GatewayMetrics metrics, TimeProvider time, IOptions<GatewayOptions> options)
+    {
+        _grains = grains;
+        _calls = calls;
+        _metrics = metrics;
+        _time = time;
+        _capacity = options.Value.CacheSize.Bytes;
+        metrics.ObserveNearCache(this);
+    }
+
+    /// <summary>Bytes of chunks held now.</summary>
+    public long UsedBytes => Volatile.Read(ref _usedBytes);
+
+    /// <summary>Chunks held or being fetched now.</summary>
+    public int Count => _entries.Count;
+
+    /// <summary>
+    /// The whole of chunk <paramref name="index"/> of <paramref name="version"/>: at once when cached, else from the
+    /// one fetch this gateway makes of it, waited for until <paramref name="deadline"/> or the client leaves.
+    /// </summary>
+    /// <exception cref="TimeoutException">The deadline passed before the fetch answered.</exception>
+    /// <exception cref="ClusterCallException">The fetch ran out of retries.</exception>
+    public ValueTask<ChunkReadResult> GetAsync(IsoVersion version, long index, string mac, long deadline, CancellationToken aborted)
+    {
+        if (_entries.TryGetValue(new ChunkId(version.Id, index), out var entry))
+        {
+            var fetch = entry.Completion.Task;
+            if (fetch.IsCompletedSuccessfully)
+            {
+                entry.LastRead = _time.GetTimestamp();
+                _metrics.NearCacheHit();
+                return new ValueTask<ChunkReadResult>(fetch.Result);
+            }
+
+            _metrics.NearCacheCoalesced();
+            return WaitAsync(fetch, deadline, aborted);
+        }
+
+        return WaitAsync(StartFetch(version, index, mac), deadline, aborted);
+    }
+
+    /// <summary>
+    /// Starts fetching chunk <paramref name="index"/> unless it is cached, being fetched, or past the end, or the cache is
+    /// too small to keep it until it is read.
+    /// </summary>
+    public void Prefetch(IsoVersion version, long index, string mac)
+    {
+        if (_capacity >= 2L * version.ChunkSize && index < version.ChunkCount && !_entries.ContainsKey(new ChunkId(version.Id, index)))
+        {
+            // Nobody waits on a read-ahead; its failure is seen (and retried) by the reader that gets there.
+            StartFetch(version, index, mac).ContinueWith(
+                static fetch => _ = fetch.Exception,
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Drops every chunk of a version the upstream has moved on from.</summary>
+    public void ForgetVersion(string versionId)
+    {
+        foreach (var (id, entry) in _entries)
+        {
+            if (id.VersionId == versionId)
+            {
+                Remove(id, entry);
+            }
+        }
+    }
+
+    private ValueTask<ChunkReadResult> WaitAsync(Task<ChunkReadResult> fetch, long deadline, CancellationToken aborted)
+    {
+        var remaining = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
+        if (remaining <= TimeSpan.Zero)
+        {
+            throw new TimeoutException("the deadline passed before the chunk arrived");
+        }
+
+        return new ValueTask<ChunkReadResult>(fetch.WaitAsync(remaining, _time, aborted));
+    }
+
+    private Task<ChunkReadResult> StartFetch(IsoVersion version, long index, string mac)
+    {
+        var id = new ChunkId(version.Id, index);
+        var entry = new Entry();
+        var winner = _entries.GetOrAdd(id, entry);
+        if (winner != entry)
+        {
+            _metrics.NearCacheCoalesced();
+            return winner.Completion.Task;
+        }
+
+        _metrics.NearCacheMiss();
+        _ = FetchAsync(id, entry, version, index, mac);
+        return entry.Completion.Task;
+    }
+
+    private async Task FetchAsync(ChunkId id, Entry entry, IsoVersion version, long index, string mac)
+    {
+        try
+        {
+            var length = (int)Math.Min(version.ChunkSize, version.Length - (index * version.ChunkSize));
+            var key = version.ChunkKey(index);
+            var read = new ChunkRead(_grains.GetGrain<IIsoChunkGrain>(key), version, length);
+            var result = await _calls.CallAsync(ReadChunk, read, ClusterCallKind.ChunkRead, mac, key, _calls.StartDeadline(), CancellationToken.None);
+            if (result.Status == UpstreamStatus.Ok && result.Data.Length != length)
+            {
+                result = new ChunkReadResult(UpstreamStatus.BadResponse, ReadOnlyMemory<byte>.Empty, [], $"chunk grain {key} returned {result.Data.Length} bytes, not {length}");
+            }
+
+            if (result.Status != UpstreamStatus.Ok)
+            {
+                // Not kept: the next reader asks again. Removed before the waiters hear, so none of them finds it.
+                _entries.TryRemove(new KeyValuePair<ChunkId, Entry>(id, entry));
+                entry.Completion.SetResult(result);
+                return;
+            }
+
+            entry.LastRead = _time.GetTimestamp();
+            lock (_lock)
+            {
+                // A version forgotten while its chunk was in flight is not counted: nothing holds it any more.
+                if (_entries.TryGetValue(id, out var current) && current == entry)
+                {
+                    entry.Bytes = length;
+                    _usedBytes += length;
+                }
+            }
+
+            // The waiters have their bytes before any eviction, so even a chunk evicted at once serves them.
+            entry.Completion.SetResult(result);
+            EvictBeyondCapacity();
+        }
+        catch (Exception ex)
+        {
+            _entries.TryRemove(new KeyValuePair<ChunkId, Entry>(id, entry));
+            entry.Completion.SetException(ex);
+        }
+    }
+
+    private void EvictBeyondCapacity()
+    {
+        if (Volatile.Read(ref _usedBytes) <= _capacity)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (Volatile.Read(ref _usedBytes) <= _capacity)
+            {
+                return;
+            }
+
+            // Runs only when a fetched chunk overflows the cache, so sorting a snapshot of a few hundred entries is fine.
+            var held = new List<KeyValuePair<ChunkId, Entry>>(_entries.Count);
+            foreach (var pair in _entries)
+            {
+                if (pair.Value.Bytes > 0)
+                {
+                    held.Add(pair);
+                }
+            }
+
+            held.Sort(static (a, b) => a.Value.LastRead.CompareTo(b.Value.LastRead));
+            foreach (var (id, entry) in held)
+            {
+                if (Volatile.Read(ref _usedBytes) <= _capacity)
+                {
+                    break;
+                }
+
+                Remove(id, entry);
+            }
+        }
+    }
+
+    private void Remove(ChunkId id, Entry entry)
+    {
+        lock (_lock)
+        {
+            if (_entries.TryRemove(new KeyValuePair<ChunkId, Entry>(id, entry)))
+            {
+                _usedBytes -= entry.Bytes;
+            }
+        }
+    }
+
+    private readonly record struct ChunkId(string VersionId, long Index);
+
+    private readonly record struct ChunkRead(IIsoChunkGrain Grain, IsoVersion Version, int Length);
+
+    private sealed class Entry
+    {
+        // Continuations run elsewhere: the fetch completing must not run every waiting request's body write inline.
+        public TaskCompletionSource<ChunkReadResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // Set once, before the chunk counts as held; 0 while the fetch is in flight.
+        public long Bytes { get; set; }
+
+        public long LastRead { get; set; }
+    }
+}

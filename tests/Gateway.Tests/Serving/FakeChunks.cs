@@ -1,0 +1,126 @@
+using System.Collections.Concurrent;
+using System.Text;
+using IsoCluster.Gateway.Caching;
+using IsoCluster.Gateway.Serving;
+using IsoCluster.Grains.Machines;
+using IsoCluster.Grains.SourceIso;
+
+namespace IsoCluster.Gateway.Tests.Serving;
+
+/// <summary>The chunk grains of one ISO version, chunk size <see cref="ChunkSize"/>, with scripted failures per chunk index.</summary>
+internal sealed class FakeChunks(byte[] upstream, long[] occurrences, int magicLength)
+{
+    public const int ChunkSize = 16;
+
+    /// <summary>A gateway chunk cache over these chunk grains, retrying through <paramref name="harness"/>'s policy.</summary>
+    public static ChunkNearCache NearCache(FakeChunks chunks, ClusterCallHarness harness, long capacity) => new(
+        new FakeGrainFactory(chunks),
+        harness.Policy,
+        harness.Metrics,
+        harness.Time,
+        Microsoft.Extensions.Options.Options.Create(new GatewayOptions { CacheSize = new ByteSize(capacity) }));
+
+    /// <summary>A plan as the boot plan cache would serve it, for a reader or an endpoint under test.</summary>
+    public static ServedPlan Plan(IsoVersion version, string kernelParams)
+    {
+        var parameters = Encoding.ASCII.GetBytes(kernelParams);
+        var plan = new BootPlan(version.Source, parameters, "tag");
+        return new ServedPlan("b4:96:91:6e:2c:10", plan, version, PatchOverlay.TryCreate(parameters, version.MagicLength)!, 0);
+    }
+
+    private readonly ConcurrentDictionary<long, ConcurrentQueue<Exception?>> _script = new();
+    private readonly ConcurrentDictionary<long, Exception> _always = new();
+    private readonly ConcurrentDictionary<long, int> _attempts = new();
+
+    public void FailNext(long index, Exception failure) => _script.GetOrAdd(index, _ => new()).Enqueue(failure);
+
+    // A null step stands for a silo that does not answer: the attempt waits for its token.
+    public void HangNext(long index) => _script.GetOrAdd(index, _ => new()).Enqueue(null);
+
+    public void FailAlways(long index, Exception failure) => _always[index] = failure;
+
+    public int Attempts(long index) => _attempts.GetValueOrDefault(index);
+
+    public async ValueTask<ChunkReadResult> ReadAsync(long index, int offset, int count, CancellationToken cancellationToken)
+    {
+        _attempts.AddOrUpdate(index, 1, (_, n) => n + 1);
+        await Task.Yield();
+        if (_always.TryGetValue(index, out var always))
+        {
+            throw always;
+        }
+
+        if (_script.TryGetValue(index, out var steps) && steps.TryDequeue(out var step))
+        {
+            if (step is null)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
+            throw step!;
+        }
+
+        var start = (index * ChunkSize) + offset;
+        return new ChunkReadResult(
+            UpstreamStatus.Ok,
+            upstream.AsMemory((int)start, count),
+            [.. occurrences.Where(o => o < start + count && o + magicLength > start)],
+            null);
+    }
+}
+
+internal sealed class FakeChunkGrain(FakeChunks chunks, long index) : IIsoChunkGrain
+{
+    public ValueTask<ChunkReadResult> ReadAsync(IsoVersion version, int offset, int count, CancellationToken cancellationToken = default) =>
+        chunks.ReadAsync(index, offset, count, cancellationToken);
+}
+
+/// <summary>Hands out <see cref="FakeChunkGrain"/>s by chunk key; nothing else is used by the reader.</summary>
+internal sealed class FakeGrainFactory(FakeChunks chunks) : IGrainFactory
+{
+    public TGrainInterface GetGrain<TGrainInterface>(string primaryKey, string? grainClassNamePrefix = null)
+        where TGrainInterface : IGrainWithStringKey
+    {
+        var index = long.Parse(primaryKey.AsSpan(primaryKey.LastIndexOf('/') + 1), System.Globalization.CultureInfo.InvariantCulture);
+        return (TGrainInterface)(object)new FakeChunkGrain(chunks, index);
+    }
+
+    public TGrainInterface GetGrain<TGrainInterface>(Guid primaryKey, string? grainClassNamePrefix = null)
+        where TGrainInterface : IGrainWithGuidKey => throw new NotSupportedException();
+
+    public TGrainInterface GetGrain<TGrainInterface>(long primaryKey, string? grainClassNamePrefix = null)
+        where TGrainInterface : IGrainWithIntegerKey => throw new NotSupportedException();
+
+    public TGrainInterface GetGrain<TGrainInterface>(Guid primaryKey, string keyExtension, string? grainClassNamePrefix = null)
+        where TGrainInterface : IGrainWithGuidCompoundKey => throw new NotSupportedException();
+
+    public TGrainInterface GetGrain<TGrainInterface>(long primaryKey, string keyExtension, string? grainClassNamePrefix = null)
+        where TGrainInterface : IGrainWithIntegerCompoundKey => throw new NotSupportedException();
+
+    public TGrainObserverInterface CreateObjectReference<TGrainObserverInterface>(IGrainObserver obj)
+        where TGrainObserverInterface : IGrainObserver => throw new NotSupportedException();
+
+    public void DeleteObjectReference<TGrainObserverInterface>(IGrainObserver obj)
+        where TGrainObserverInterface : IGrainObserver => throw new NotSupportedException();
+
+    public IGrain GetGrain(Type grainInterfaceType, Guid grainPrimaryKey) => throw new NotSupportedException();
+
+    public IGrain GetGrain(Type grainInterfaceType, long grainPrimaryKey) => throw new NotSupportedException();
+
+    public IGrain GetGrain(Type grainInterfaceType, string grainPrimaryKey) => throw new NotSupportedException();
+
+    public IGrain GetGrain(Type grainInterfaceType, Guid grainPrimaryKey, string keyExtension) => throw new NotSupportedException();
+
+    public IGrain GetGrain(Type grainInterfaceType, long grainPrimaryKey, string keyExtension) => throw new NotSupportedException();
+
+    public TGrainInterface GetGrain<TGrainInterface>(GrainId grainId)
+        where TGrainInterface : IAddressable => throw new NotSupportedException();
+
+    public IAddressable GetGrain(GrainId grainId) => throw new NotSupportedException();
+
+    public IAddressable GetGrain(GrainId grainId, GrainInterfaceType interfaceType) => throw new NotSupportedException();
+
+    public IAddressable GetGrain(Type interfaceType, IdSpan grainKey, string grainClassNamePrefix) => throw new NotSupportedException();
+
+    public IAddressable GetGrain(Type interfaceType, IdSpan grainKey) => throw new NotSupportedException();
+}
