@@ -6,8 +6,8 @@ using System.Net.Http.Headers;
 namespace IsoCluster.FleetBoot;
 
 /// <summary>
-/// One BMC booting: reads the whole ISO once, front to back, in sequential Range requests of one piece each, one at
-/// a time on a keep-alive connection, as HTTPFS virtual media does.
+/// One BMC booting: reads the whole ISO (or its first <c>readLength</c> bytes) once, front to back, in sequential
+/// Range requests of one piece each, one at a time on a keep-alive connection, as HTTPFS virtual media does.
 /// </summary>
 internal sealed class BootClient
 {
@@ -16,23 +16,28 @@ internal sealed class BootClient
     private readonly HttpClient _http;
     private readonly Uri _url;
     private readonly long _length;
+    private readonly long _readLength;
     private readonly int _pieceSize;
     private readonly ResponseVerifier _verifier;
     private readonly List<string> _errorSamples = [];
 
-    /// <summary>A client that reads <paramref name="length"/> bytes from <paramref name="url"/>.</summary>
-    public BootClient(HttpClient http, Uri url, long length, int pieceSize, ResponseVerifier verifier)
+    /// <summary>
+    /// A client that reads the first <paramref name="readLength"/> bytes of the <paramref name="length"/>-byte ISO at
+    /// <paramref name="url"/>.
+    /// </summary>
+    public BootClient(HttpClient http, Uri url, long length, long readLength, int pieceSize, ResponseVerifier verifier)
     {
         _http = http;
         _url = url;
         _length = length;
+        _readLength = readLength;
         _pieceSize = pieceSize;
         _verifier = verifier;
         Latencies = new long[RequestsPerBoot];
     }
 
     /// <summary>How many requests a whole boot takes.</summary>
-    public int RequestsPerBoot => (int)((_length + _pieceSize - 1) / _pieceSize);
+    public int RequestsPerBoot => (int)((_readLength + _pieceSize - 1) / _pieceSize);
 
     /// <summary>Per request, from sending to the last body byte, in <see cref="Stopwatch"/> ticks; the first <see cref="Requests"/> are set.</summary>
     public long[] Latencies { get; }
@@ -53,9 +58,9 @@ internal sealed class BootClient
     public async Task RunAsync(CancellationToken deadline)
     {
         var buffer = new byte[_pieceSize + 1];
-        for (long offset = 0; offset < _length && !deadline.IsCancellationRequested; offset += _pieceSize)
+        for (long offset = 0; offset < _readLength && !deadline.IsCancellationRequested; offset += _pieceSize)
         {
-            var count = (int)Math.Min(_pieceSize, _length - offset);
+            var count = (int)Math.Min(_pieceSize, _readLength - offset);
             var started = Stopwatch.GetTimestamp();
             string? problem;
             try

@@ -32,6 +32,9 @@ internal sealed class CommandArgs
     public string Required(string name) =>
         _values.TryGetValue(name, out var value) ? value : throw new ArgumentException($"--{name} is required");
 
+    /// <summary>The value of <c>--<paramref name="name"/></c>, or null when it is missing.</summary>
+    public string? Optional(string name) => _values.GetValueOrDefault(name);
+
     /// <summary>Whether the bare flag <c>--<paramref name="name"/></c> was given.</summary>
     public bool Flag(string name) => _values.TryGetValue(name, out var value) && bool.Parse(value);
 

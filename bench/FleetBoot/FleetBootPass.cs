@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 
 namespace IsoCluster.FleetBoot;
@@ -10,7 +11,7 @@ namespace IsoCluster.FleetBoot;
 internal static class FleetBootPass
 {
     /// <summary>The names <c>run</c> accepts.</summary>
-    public static readonly string[] Arguments = ["label", "url", "source", "machines", "clients", "piece-kib", "time-limit-s", "patched"];
+    public static readonly string[] Arguments = ["label", "url", "source", "machines", "clients", "piece-kib", "time-limit-s", "patched", "read-mib"];
 
     /// <summary>Runs the pass and prints its report; 0 when every request was answered right, 1 otherwise.</summary>
     public static async Task<int> RunAsync(CommandArgs args)
@@ -21,6 +22,7 @@ internal static class FleetBootPass
         var pieceSize = args.Integer("piece-kib", 64, 1, 16 * 1024) * 1024;
         var timeLimit = TimeSpan.FromSeconds(args.Integer("time-limit-s", 120, 1, 3600));
         var patched = args.Flag("patched");
+        var readMib = args.Integer("read-mib", 0, 0, 1024 * 1024);
         var machines = FleetMachine.ReadList(args.Required("machines"));
         if (machines.Count < clientCount)
         {
@@ -28,6 +30,9 @@ internal static class FleetBootPass
         }
 
         var source = SourceImage.Load(args.Required("source"));
+
+        // --read-mib N: every client reads only the ISO's first N MiB (a stampede of boots that all start at once).
+        var readLength = readMib == 0 ? source.Bytes.Length : Math.Min(source.Bytes.Length, readMib * 1024L * 1024);
         using var handler = new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
@@ -45,8 +50,9 @@ internal static class FleetBootPass
                 http,
                 new Uri(urlTemplate.Replace("{mac}", machine.Mac, StringComparison.Ordinal)),
                 source.Bytes.Length,
+                readLength,
                 pieceSize,
-                new ResponseVerifier(source, patched ? machine : null)))
+                new ResponseVerifier(source, patched ? machine : null, readLength)))
             .ToArray();
 
         using var deadline = new CancellationTokenSource(timeLimit);
@@ -57,6 +63,11 @@ internal static class FleetBootPass
         var verification = patched
             ? $"bytes outside the {source.Occurrences.Length} magic-string occurrences equal the source; each occurrence is the machine's kernel parameters, space-padded"
             : "every byte equals the source";
+        if (readLength < source.Bytes.Length)
+        {
+            verification += string.Create(CultureInfo.InvariantCulture, $"; only the first {readLength} bytes were read");
+        }
+
         var report = new PassReport(label, clients, wall);
         report.Print(Console.Out, urlTemplate, pieceSize, verification);
         if (deadline.IsCancellationRequested)

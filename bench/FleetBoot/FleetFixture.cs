@@ -18,7 +18,7 @@ internal static class FleetFixture
     public const string MachinesName = "machines.txt";
 
     /// <summary>The names <c>prepare</c> accepts.</summary>
-    public static readonly string[] Arguments = ["dir", "size-mib", "machines"];
+    public static readonly string[] Arguments = ["dir", "size-mib", "machines", "occurrences"];
 
     private const long MiB = 1024 * 1024;
     private const int Piece = 64 * 1024;
@@ -33,17 +33,19 @@ internal static class FleetFixture
 
         var length = sizeMib * MiB;
         var quarter = sizeMib / 4;
-        long[] occurrences =
-        [
-            // Across a 1 MiB boundary: two chunks and two 64 KiB requests each hold part of it.
-            (quarter * MiB) - 300,
+        long[] occurrences = args.Optional("occurrences") is { } list
+            ? ParseOccurrences(list, length)
+            :
+            [
+                // Across a 1 MiB boundary: two chunks and two 64 KiB requests each hold part of it.
+                (quarter * MiB) - 300,
 
-            // Wholly inside one request and one chunk.
-            (2 * quarter * MiB) + 20_000,
+                // Wholly inside one request and one chunk.
+                (2 * quarter * MiB) + 20_000,
 
-            // Across a 64 KiB request boundary inside one chunk.
-            (3 * quarter * MiB) + (5 * Piece) - 100,
-        ];
+                // Across a 64 KiB request boundary inside one chunk.
+                (3 * quarter * MiB) + (5 * Piece) - 100,
+            ];
         var isoPath = Path.Combine(dir, IsoName);
         SourceImage.Write(isoPath, length, occurrences);
         var found = SourceImage.Load(isoPath).Occurrences;
@@ -59,5 +61,24 @@ internal static class FleetFixture
             CultureInfo.InvariantCulture,
             $"prepared {dir}: {IsoName} {length} bytes ({sizeMib} MiB), magic string at {string.Join(", ", occurrences)}; {count} machines in {HardwareName} and {MachinesName}"));
         return 0;
+    }
+
+    // "a,b,c": ascending byte offsets, each occurrence wholly inside the ISO and apart from the others.
+    private static long[] ParseOccurrences(string list, long length)
+    {
+        var offsets = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(text => long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+                ? value
+                : throw new ArgumentException($"--occurrences: '{text}' is not a byte offset"))
+            .ToArray();
+        for (var i = 0; i < offsets.Length; i++)
+        {
+            if (offsets[i] + SourceImage.Magic.Length > length || (i > 0 && offsets[i] < offsets[i - 1] + SourceImage.Magic.Length))
+            {
+                throw new ArgumentException($"--occurrences: {offsets[i]} is not ascending, apart from the previous one and inside the {length}-byte ISO");
+            }
+        }
+
+        return offsets.Length > 0 ? offsets : throw new ArgumentException("--occurrences lists no offset");
     }
 }

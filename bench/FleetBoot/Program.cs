@@ -8,13 +8,15 @@ internal static class FleetBootProgram
 {
     private const string Usage = """
         usage:
-          fleet-boot prepare --dir DIR [--size-mib 128] [--machines 32]
-              writes DIR/hook.iso (seeded random bytes, the HookOS magic string 3 times, one across a 1 MiB boundary),
+          fleet-boot prepare --dir DIR [--size-mib 128] [--machines 32] [--occurrences A,B,...]
+              writes DIR/hook.iso (seeded random bytes, the HookOS magic string 3 times, one across a 1 MiB boundary,
+              or at the ascending byte offsets --occurrences lists),
               DIR/hardware.yaml (Tinkerbell Hardware, one per machine) and DIR/machines.txt
           fleet-boot run --label NAME --url URL --source DIR/hook.iso --machines DIR/machines.txt
-                         [--clients 32] [--piece-kib 64] [--time-limit-s 120] [--patched]
-              every client reads the whole ISO once in sequential Range requests from URL ({mac} is replaced by the
-              client's MAC); --patched verifies the gateway's per-machine patch instead of byte-for-byte equality
+                         [--clients 32] [--piece-kib 64] [--time-limit-s 120] [--patched] [--read-mib N]
+              every client reads the whole ISO (or its first N MiB) once in sequential Range requests from URL ({mac}
+              is replaced by the client's MAC); --patched verifies the gateway's per-machine patch instead of
+              byte-for-byte equality
           fleet-boot free-ports [--count 1]
               prints that many distinct loopback TCP ports that were free a moment ago, one per line
         """;

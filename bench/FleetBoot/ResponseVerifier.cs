@@ -14,11 +14,16 @@ internal sealed class ResponseVerifier
     private readonly SourceImage _source;
     private readonly byte[][] _patches;
     private readonly int[] _seen;
+    private readonly long _readLength;
 
-    /// <summary>A verifier for a boot of <paramref name="machine"/>, or of the unpatched ISO when null.</summary>
-    public ResponseVerifier(SourceImage source, FleetMachine? machine)
+    /// <summary>
+    /// A verifier for a boot of <paramref name="machine"/>, or of the unpatched ISO when null, that reads the first
+    /// <paramref name="readLength"/> bytes.
+    /// </summary>
+    public ResponseVerifier(SourceImage source, FleetMachine? machine, long readLength)
     {
         _source = source;
+        _readLength = readLength;
         Machine = machine;
         _patches = [.. source.Occurrences.Select(_ => new byte[SourceImage.Magic.Length])];
         _seen = new int[source.Occurrences.Length];
@@ -63,7 +68,9 @@ internal sealed class ResponseVerifier
 
     /// <summary>
     /// After a whole boot: every occurrence was served in full as the machine's kernel parameters (facility first,
-    /// its VLAN and <c>worker_id=MAC</c> present), padded with spaces, and identically at every occurrence.
+    /// its VLAN and <c>worker_id=MAC</c> present), padded with spaces, and identically at every occurrence. A boot that
+    /// reads only the ISO's start checks the occurrences inside what it read; one cut by the end of the read must be a
+    /// printable start of the same kernel parameters.
     /// </summary>
     public IEnumerable<string> CheckPatches()
     {
@@ -72,28 +79,52 @@ internal sealed class ResponseVerifier
             yield break;
         }
 
+        var full = -1;
         for (var i = 0; i < _patches.Length; i++)
         {
             var at = _source.Occurrences[i];
-            if (_seen[i] != SourceImage.Magic.Length)
+            var expected = (int)Math.Clamp(_readLength - at, 0, SourceImage.Magic.Length);
+            if (expected == 0)
             {
-                yield return $"{machine.Mac}: occurrence at {at}: {_seen[i]} of {SourceImage.Magic.Length} bytes were served";
                 continue;
             }
 
-            var text = Encoding.ASCII.GetString(_patches[i]);
+            if (_seen[i] != expected)
+            {
+                yield return $"{machine.Mac}: occurrence at {at}: {_seen[i]} of {expected} bytes were served";
+                continue;
+            }
+
+            var text = Encoding.ASCII.GetString(_patches[i], 0, expected);
             var line = text.TrimEnd(' ');
             var tokens = line.Split(' ');
-            if (!line.StartsWith($"facility={machine.Facility} ", StringComparison.Ordinal)
-                || !tokens.Contains($"vlan_id={machine.VlanId}")
-                || !tokens.Contains($"worker_id={machine.Mac}")
-                || line.Any(c => c is < ' ' or > '~'))
+            var prefix = $"facility={machine.Facility} ";
+            if (line.Any(c => c is < ' ' or > '~'))
             {
                 yield return string.Create(CultureInfo.InvariantCulture, $"{machine.Mac}: occurrence at {at}: unexpected patch '{Shorten(line)}'");
             }
-            else if (i > 0 && !_patches[i].AsSpan().SequenceEqual(_patches[0]))
+            else if (expected < SourceImage.Magic.Length)
             {
-                yield return $"{machine.Mac}: occurrence at {at} differs from the one at {_source.Occurrences[0]}";
+                // Cut by the end of the read: its start must be the machine's, and agree with a whole occurrence.
+                var agrees = full < 0 || _patches[i].AsSpan(0, expected).SequenceEqual(_patches[full].AsSpan(0, expected));
+                if (!(line.StartsWith(prefix, StringComparison.Ordinal) || prefix.StartsWith(line, StringComparison.Ordinal)) || !agrees)
+                {
+                    yield return string.Create(CultureInfo.InvariantCulture, $"{machine.Mac}: occurrence at {at} (first {expected} bytes): unexpected patch '{Shorten(line)}'");
+                }
+            }
+            else if (!line.StartsWith(prefix, StringComparison.Ordinal)
+                || !tokens.Contains($"vlan_id={machine.VlanId}")
+                || !tokens.Contains($"worker_id={machine.Mac}"))
+            {
+                yield return string.Create(CultureInfo.InvariantCulture, $"{machine.Mac}: occurrence at {at}: unexpected patch '{Shorten(line)}'");
+            }
+            else if (full >= 0 && !_patches[i].AsSpan().SequenceEqual(_patches[full]))
+            {
+                yield return $"{machine.Mac}: occurrence at {at} differs from the one at {_source.Occurrences[full]}";
+            }
+            else
+            {
+                full = full < 0 ? i : full;
             }
         }
     }
