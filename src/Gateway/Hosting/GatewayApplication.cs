@@ -7,6 +7,8 @@ namespace IsoCluster.Gateway.Hosting;
 /// <summary>Builds the gateway application from command-line arguments; shared by Program and the end-to-end tests.</summary>
 public static class GatewayApplication
 {
+    private const long ResponseBufferSize = 320 * 1024;
+
     /// <summary>
     /// Parses <paramref name="args"/> and builds the application. Throws <see cref="SettingsException"/> naming
     /// every bad flag; invalid option values surface when the host starts.
@@ -55,12 +57,17 @@ public static class GatewayApplication
             builder.UseOrleansClient(client => client.UseIsoClusterClustering(configuration));
         }
 
+        // Kestrel's socket transport holds at most 64 KiB of output before a flush waits, so every 64 KiB range read (its
+        // headers on top) waited for the socket and left several task objects behind. Room for a 256 KiB read and its
+        // headers lets a flush return at once; a connection still holds only the one response its BMC is reading.
+        builder.WebHost.UseSockets(sockets => sockets.MaxWriteBufferSize = ResponseBufferSize);
+
         builder.Services.AddIsoGateway(configuration);
         builder.Services.AddIsoClusterHealth(configuration, mode == GatewayMode.Embedded ? HealthRole.EmbeddedGateway : HealthRole.ClientGateway);
         configure?.Invoke(builder);
 
         var app = builder.Build();
-        app.MapIsoGateway();
+        app.UseIsoGateway();
         app.MapIsoClusterHealth();
         return app;
     }

@@ -17,18 +17,48 @@ internal enum RangeRequestKind
 }
 
 /// <summary>The outcome of <see cref="RangeHeader.Parse"/>.</summary>
-/// <param name="Kind">What to send.</param>
-/// <param name="Ranges">
-/// For <see cref="RangeRequestKind.Ranges"/>: at least one non-empty range, ascending, none overlapping or
-/// adjacent, each within the representation. Empty otherwise.
-/// </param>
-internal readonly record struct RangeRequest(RangeRequestKind Kind, IReadOnlyList<ByteRange> Ranges)
+/// <remarks>
+/// One range, by far the usual request, is held inline: a list for it would be a small object per request.
+/// </remarks>
+internal readonly struct RangeRequest
 {
+    private readonly ByteRange _single;
+    private readonly ByteRange[]? _several;
+
+    private RangeRequest(RangeRequestKind kind, ByteRange single, ByteRange[]? several)
+    {
+        Kind = kind;
+        _single = single;
+        _several = several;
+    }
+
     /// <summary>Send the whole representation.</summary>
-    public static RangeRequest Full => new(RangeRequestKind.Full, []);
+    public static RangeRequest Full => new(RangeRequestKind.Full, default, null);
 
     /// <summary>Send 416.</summary>
-    public static RangeRequest Unsatisfiable => new(RangeRequestKind.Unsatisfiable, []);
+    public static RangeRequest Unsatisfiable => new(RangeRequestKind.Unsatisfiable, default, null);
+
+    /// <summary>What to send.</summary>
+    public RangeRequestKind Kind { get; }
+
+    /// <summary>How many ranges: 0 unless <see cref="RangeRequestKind.Ranges"/>.</summary>
+    public int Count => Kind != RangeRequestKind.Ranges ? 0 : _several?.Length ?? 1;
+
+    /// <summary>The first range, for <see cref="RangeRequestKind.Ranges"/>.</summary>
+    public ByteRange First => _several is { } several ? several[0] : _single;
+
+    /// <summary>
+    /// For <see cref="RangeRequestKind.Ranges"/>: at least one non-empty range, ascending, none overlapping or adjacent,
+    /// each within the representation. Empty otherwise. (A new list for a single range: use <see cref="First"/> then.)
+    /// </summary>
+    public IReadOnlyList<ByteRange> Ranges => Kind != RangeRequestKind.Ranges ? [] : _several ?? [_single];
+
+    /// <summary>Send one range.</summary>
+    public static RangeRequest One(ByteRange range) => new(RangeRequestKind.Ranges, range, null);
+
+    /// <summary>Send <paramref name="ranges"/> (ascending, disjoint): as a single part when there is one, else multipart.</summary>
+    public static RangeRequest Several(ByteRange[] ranges) =>
+        ranges.Length == 1 ? One(ranges[0]) : new(RangeRequestKind.Ranges, default, ranges);
 }
 
 /// <summary>Parses a <c>Range</c> header value (RFC 9110 §14.1.1–§14.1.2, §14.2) for a representation of known length.</summary>
@@ -115,7 +145,7 @@ internal static class RangeHeader
 
         if (satisfiable == 1)
         {
-            return new RangeRequest(RangeRequestKind.Ranges, [first]);
+            return RangeRequest.One(first);
         }
 
         var ranges = new ByteRange[satisfiable];
@@ -129,7 +159,7 @@ internal static class RangeHeader
             }
         }
 
-        return new RangeRequest(RangeRequestKind.Ranges, Coalesce(ranges));
+        return RangeRequest.Several(Coalesce(ranges));
     }
 
     private static ByteRange[] Coalesce(ByteRange[] ranges)

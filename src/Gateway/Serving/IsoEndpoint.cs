@@ -30,6 +30,7 @@ internal sealed partial class IsoEndpoint
 
     private readonly BootPlanCache _plans;
     private readonly ChunkNearCache _chunks;
+    private readonly ContentRangeCache _contentRanges;
     private readonly ClusterCallPolicy _calls;
     private readonly IGrainFactory _grains;
     private readonly GatewayOptions _options;
@@ -39,6 +40,7 @@ internal sealed partial class IsoEndpoint
     public IsoEndpoint(
         BootPlanCache plans,
         ChunkNearCache chunks,
+        ContentRangeCache contentRanges,
         ClusterCallPolicy calls,
         IGrainFactory grains,
         IOptions<GatewayOptions> options,
@@ -47,6 +49,7 @@ internal sealed partial class IsoEndpoint
     {
         _plans = plans;
         _chunks = chunks;
+        _contentRanges = contentRanges;
         _calls = calls;
         _grains = grains;
         _options = options.Value;
@@ -54,13 +57,17 @@ internal sealed partial class IsoEndpoint
         _logger = logger;
     }
 
-    public async Task HandleAsync(HttpContext context, string mac, string file)
+    /// <summary>The path every ISO request starts with: <c>/iso/{mac}/{name}.iso</c>.</summary>
+    public static readonly PathString PathPrefix = "/iso";
+
+    /// <summary>Answers a request whose path starts with <see cref="PathPrefix"/>.</summary>
+    public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
         var response = context.Response;
         var aborted = context.RequestAborted;
 
-        // 1. Method and path.
+        // 1. Method and path, read from the path's text: no strings are made for its parts.
         if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
         {
             response.Headers.Allow = "GET, HEAD";
@@ -68,6 +75,16 @@ internal sealed partial class IsoEndpoint
             return;
         }
 
+        var path = request.Path.Value.AsSpan(PathPrefix.Value!.Length);
+        var separator = path.Length > 1 ? path[1..].IndexOf('/') + 1 : 0;
+        if (separator <= 1 || path[0] != '/' || path[(separator + 1)..].Contains('/'))
+        {
+            await WriteErrorAsync(context, new IsoFailure(StatusCodes.Status404NotFound, "not an ISO path: use /iso/<MAC>/<name>.iso"));
+            return;
+        }
+
+        var mac = path[1..separator];
+        var file = path[(separator + 1)..];
         if (!file.EndsWith(".iso", StringComparison.OrdinalIgnoreCase))
         {
             await WriteErrorAsync(context, new IsoFailure(StatusCodes.Status404NotFound, $"'{file}' is not an ISO: the path must end in .iso"));
@@ -122,7 +139,7 @@ internal sealed partial class IsoEndpoint
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            LogClientGone(_logger, mac);
+            LogClientGone(_logger, machine);
             return;
         }
 
@@ -182,18 +199,18 @@ internal sealed partial class IsoEndpoint
             response.ContentLength = version.Length;
             first = new ByteRange(0, version.Length);
         }
-        else if (ranges.Ranges.Count == 1)
+        else if (ranges.Count == 1)
         {
-            first = ranges.Ranges[0];
+            first = ranges.First;
             response.StatusCode = StatusCodes.Status206PartialContent;
             response.ContentType = IsoContentType;
             response.ContentLength = first.Length;
-            headers.ContentRange = first.ToContentRange(version.Length);
+            headers.ContentRange = _contentRanges.Get(first, version.Length);
         }
         else
         {
             multipart = new MultipartByteRanges(ranges.Ranges, IsoContentType, version.Length);
-            first = ranges.Ranges[0];
+            first = ranges.First;
             response.StatusCode = StatusCodes.Status206PartialContent;
             response.ContentType = multipart.ContentType;
             response.ContentLength = multipart.ContentLength;
@@ -225,7 +242,7 @@ internal sealed partial class IsoEndpoint
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            LogClientGone(_logger, macText);
+            LogClientGone(_logger, machine);
             return;
         }
 
@@ -276,7 +293,7 @@ internal sealed partial class IsoEndpoint
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException || aborted.IsCancellationRequested)
         {
-            LogClientGone(_logger, macText);
+            LogClientGone(_logger, machine);
         }
         catch (Exception ex) when (ex is ClusterCallException or TimeoutException or OrleansException)
         {
@@ -355,5 +372,5 @@ internal sealed partial class IsoEndpoint
     private static partial void LogBootFailedMidBody(ILogger logger, string mac, string sourceUrl, UpstreamStatus status, string? reason);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Debug, Message = "Client for {Mac} disconnected before the response was complete")]
-    private static partial void LogClientGone(ILogger logger, string mac);
+    private static partial void LogClientGone(ILogger logger, MacAddress mac);
 }

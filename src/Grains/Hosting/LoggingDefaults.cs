@@ -11,6 +11,10 @@ public static class LoggingDefaults
     private static readonly Dictionary<string, string?> s_levels = new()
     {
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+
+        // Its only lines are per request (Information and Debug), but while it is enabled at any level, hosting starts an
+        // Activity and a log scope for every request: measured 0.6 KiB of garbage per 64 KiB range read.
+        ["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "None",
         ["Logging:LogLevel:Orleans"] = "Warning",
         ["Logging:LogLevel:Polly"] = "Warning",
     };
