@@ -45,6 +45,10 @@ internal sealed class ClusterCallHarness : IDisposable
 
     public long Count(string instrument) => Measurements.Where(m => m.Instrument == instrument).Sum(m => m.Value);
 
+    /// <summary>The sum of every measurement with tag <paramref name="key"/> = <paramref name="value"/>.</summary>
+    public long CountTagged(string key, string value) =>
+        Measurements.Where(m => m.Tags.Any(t => t.Key == key && Equals(t.Value, value))).Sum(m => m.Value);
+
     public void Dispose()
     {
         _listener.Dispose();
@@ -221,6 +225,42 @@ internal sealed class ManualTimeProvider : TimeProvider
 
         next.Fire();
         return true;
+    }
+
+    /// <summary>Moves the clock on by <paramref name="delta"/>, firing in order every timer that falls due on the way.</summary>
+    public void Advance(TimeSpan delta)
+    {
+        long target;
+        lock (_lock)
+        {
+            target = _now + delta.Ticks;
+        }
+
+        while (true)
+        {
+            ManualTimer? next = null;
+            lock (_lock)
+            {
+                foreach (var timer in _timers)
+                {
+                    if (timer.Due is { } due && due <= target && (next is null || due < next.Due))
+                    {
+                        next = timer;
+                    }
+                }
+
+                if (next is null)
+                {
+                    _now = target;
+                    return;
+                }
+
+                _now = Math.Max(_now, next.Due!.Value);
+                next.Due = null;
+            }
+
+            next.Fire();
+        }
     }
 
     /// <summary>Fires timers, as the code under test arms them, until <paramref name="task"/> completes.</summary>

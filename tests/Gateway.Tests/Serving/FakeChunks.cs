@@ -28,14 +28,20 @@ internal sealed class FakeChunks(byte[] upstream, long[] occurrences, int magicL
         return new ServedPlan("b4:96:91:6e:2c:10", plan, version, PatchOverlay.TryCreate(parameters, version.MagicLength)!, 0);
     }
 
-    private readonly ConcurrentDictionary<long, ConcurrentQueue<Exception?>> _script = new();
+    private readonly ConcurrentDictionary<long, ConcurrentQueue<Step>> _script = new();
     private readonly ConcurrentDictionary<long, Exception> _always = new();
     private readonly ConcurrentDictionary<long, int> _attempts = new();
 
-    public void FailNext(long index, Exception failure) => _script.GetOrAdd(index, _ => new()).Enqueue(failure);
+    public void FailNext(long index, Exception failure) => Enqueue(index, new Step(failure, Hang: false, TimeSpan.Zero, null));
 
-    // A null step stands for a silo that does not answer: the attempt waits for its token.
-    public void HangNext(long index) => _script.GetOrAdd(index, _ => new()).Enqueue(null);
+    /// <summary>The next read of the chunk does not answer: the attempt waits for its token, as with a silo that hangs.</summary>
+    public void HangNext(long index) => Enqueue(index, new Step(null, Hang: true, TimeSpan.Zero, null));
+
+    /// <summary>The next read of the chunk answers, correctly, only after <paramref name="delay"/>.</summary>
+    public void DelayNext(long index, TimeSpan delay) => Enqueue(index, new Step(null, Hang: false, delay, null));
+
+    /// <summary>The next read of the chunk answers <paramref name="status"/> with no bytes, as a grain whose upstream failed.</summary>
+    public void AnswerNext(long index, UpstreamStatus status) => Enqueue(index, new Step(null, Hang: false, TimeSpan.Zero, status));
 
     public void FailAlways(long index, Exception failure) => _always[index] = failure;
 
@@ -52,21 +58,35 @@ internal sealed class FakeChunks(byte[] upstream, long[] occurrences, int magicL
 
         if (_script.TryGetValue(index, out var steps) && steps.TryDequeue(out var step))
         {
-            if (step is null)
+            if (step.Hang)
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);
             }
 
-            throw step!;
+            await Task.Delay(step.Delay, CancellationToken.None);
+            if (step.Failure is not null)
+            {
+                throw step.Failure;
+            }
+
+            if (step.Answer is { } status)
+            {
+                return new ChunkReadResult(status, ReadOnlyMemory<byte>.Empty, [], $"scripted {status}");
+            }
         }
 
         var start = (index * ChunkSize) + offset;
+        var length = (int)Math.Min(count, upstream.Length - start);
         return new ChunkReadResult(
             UpstreamStatus.Ok,
-            upstream.AsMemory((int)start, count),
-            [.. occurrences.Where(o => o < start + count && o + magicLength > start)],
+            upstream.AsMemory((int)start, length),
+            [.. occurrences.Where(o => o < start + length && o + magicLength > start)],
             null);
     }
+
+    private void Enqueue(long index, Step step) => _script.GetOrAdd(index, _ => new()).Enqueue(step);
+
+    private readonly record struct Step(Exception? Failure, bool Hang, TimeSpan Delay, UpstreamStatus? Answer);
 }
 
 internal sealed class FakeChunkGrain(FakeChunks chunks, long index) : IIsoChunkGrain
@@ -75,15 +95,17 @@ internal sealed class FakeChunkGrain(FakeChunks chunks, long index) : IIsoChunkG
         chunks.ReadAsync(index, offset, count, cancellationToken);
 }
 
-/// <summary>Hands out <see cref="FakeChunkGrain"/>s by chunk key; nothing else is used by the reader.</summary>
-internal sealed class FakeGrainFactory(FakeChunks chunks) : IGrainFactory
+/// <summary>Hands out the grain <paramref name="byKey"/> makes for a string key; nothing else is used by the gateway.</summary>
+internal sealed class FakeGrainFactory(Func<string, IAddressable> byKey) : IGrainFactory
 {
-    public TGrainInterface GetGrain<TGrainInterface>(string primaryKey, string? grainClassNamePrefix = null)
-        where TGrainInterface : IGrainWithStringKey
+    /// <summary>The chunk grains of <paramref name="chunks"/>, by chunk key.</summary>
+    public FakeGrainFactory(FakeChunks chunks)
+        : this(key => new FakeChunkGrain(chunks, long.Parse(key.AsSpan(key.LastIndexOf('/') + 1), System.Globalization.CultureInfo.InvariantCulture)))
     {
-        var index = long.Parse(primaryKey.AsSpan(primaryKey.LastIndexOf('/') + 1), System.Globalization.CultureInfo.InvariantCulture);
-        return (TGrainInterface)(object)new FakeChunkGrain(chunks, index);
     }
+
+    public TGrainInterface GetGrain<TGrainInterface>(string primaryKey, string? grainClassNamePrefix = null)
+        where TGrainInterface : IGrainWithStringKey => (TGrainInterface)byKey(primaryKey);
 
     public TGrainInterface GetGrain<TGrainInterface>(Guid primaryKey, string? grainClassNamePrefix = null)
         where TGrainInterface : IGrainWithGuidKey => throw new NotSupportedException();

@@ -1,0 +1,185 @@
+using System.Text;
+using IsoCluster.Gateway.Serving;
+using IsoCluster.Gateway.Tests.Serving;
+using IsoCluster.Grains.SourceIso;
+
+namespace IsoCluster.Gateway.Tests.Caching;
+
+/// <summary>
+/// The gateway's chunk cache: one grain read per chunk however many readers miss it at once (DESIGN invariant 4 at
+/// the gateway), failures never kept, memory within its size with the least recently read chunk dropped first.
+/// </summary>
+public sealed class ChunkNearCacheTests
+{
+    private const int ChunkSize = FakeChunks.ChunkSize;
+    private const string Mac = "b4:96:91:6e:2c:10";
+
+    private static readonly IsoVersion Version = new(
+        new IsoSource("http://upstream.test/hook.iso", IsoSourceOrigin.Operator), "v1", 100, "\"e\"", null, ChunkSize, 6, true);
+
+    private static readonly byte[] Upstream = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 100).Select(i => (char)('a' + (i % 26)))));
+
+    [Fact]
+    public async Task GetAsync_ManyReadersMissOneChunkAtOnce_OneGrainReadServesThemAll()
+    {
+        var chunks = new FakeChunks(Upstream, [], 6);
+        chunks.DelayNext(2, TimeSpan.FromMilliseconds(100));
+        using var harness = new ClusterCallHarness();
+        var cache = FakeChunks.NearCache(chunks, harness, capacity: 1024);
+
+        var reads = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => cache.GetAsync(Version, 2, Mac, Deadline(harness), CancellationToken.None).AsTask()));
+
+        Assert.Equal(1, chunks.Attempts(2));
+        Assert.All(reads, read => Assert.Equal(Upstream.AsSpan(2 * ChunkSize, ChunkSize).ToArray(), read.Data.ToArray()));
+        Assert.Equal(19, harness.Count("isocluster.gateway.cache.reads") - harness.CountTagged("isocluster.cache.result", "miss"));
+    }
+
+    [Fact]
+    public async Task GetAsync_ChunkCached_AnswersAtOnceWithoutAnotherGrainRead()
+    {
+        var chunks = new FakeChunks(Upstream, [], 6);
+        using var harness = new ClusterCallHarness();
+        var cache = FakeChunks.NearCache(chunks, harness, capacity: 1024);
+        await cache.GetAsync(Version, 1, Mac, Deadline(harness), CancellationToken.None);
+
+        var again = cache.GetAsync(Version, 1, Mac, Deadline(harness), CancellationToken.None);
+
+        Assert.True(again.IsCompletedSuccessfully);
+        Assert.Equal(Upstream.AsSpan(ChunkSize, ChunkSize).ToArray(), (await again).Data.ToArray());
+        Assert.Equal(1, chunks.Attempts(1));
+        Assert.Equal(ChunkSize, cache.UsedBytes);
+    }
+
+    [Fact]
+    public async Task GetAsync_ReadRanOutOfRetries_IsNotKeptAndTheNextReaderTriesAgain()
+    {
+        var chunks = new FakeChunks(Upstream, [], 6);
+        chunks.FailNext(0, new SiloUnavailableException("gone"));
+        chunks.FailNext(0, new SiloUnavailableException("still gone"));
+        using var harness = new ClusterCallHarness(new ClusterCallOptions { MaxAttempts = 2, BaseBackoff = TimeSpan.FromMilliseconds(1), MaxBackoff = TimeSpan.FromMilliseconds(2) });
+        var cache = FakeChunks.NearCache(chunks, harness, capacity: 1024);
+
+        await Assert.ThrowsAsync<ClusterCallException>(async () => await cache.GetAsync(Version, 0, Mac, Deadline(harness), CancellationToken.None));
+        var second = await cache.GetAsync(Version, 0, Mac, Deadline(harness), CancellationToken.None);
+
+        Assert.Equal(Upstream.AsSpan(0, ChunkSize).ToArray(), second.Data.ToArray());
+        Assert.Equal(3, chunks.Attempts(0));
+    }
+
+    [Fact]
+    public async Task GetAsync_GrainAnswersWithAFailureStatus_EveryWaiterGetsItAndNothingIsKept()
+    {
+        var chunks = new FakeChunks(Upstream, [], 6);
+        chunks.AnswerNext(3, UpstreamStatus.VersionChanged);
+        using var harness = new ClusterCallHarness();
+        var cache = FakeChunks.NearCache(chunks, harness, capacity: 1024);
+
+        var failed = await cache.GetAsync(Version, 3, Mac, Deadline(harness), CancellationToken.None);
+        var next = await cache.GetAsync(Version, 3, Mac, Deadline(harness), CancellationToken.None);
+
+        Assert.Equal(UpstreamStatus.VersionChanged, failed.Status);
+        Assert.Equal(UpstreamStatus.Ok, next.Status);
+        Assert.Equal(2, chunks.Attempts(3));
+        Assert.Equal(ChunkSize, cache.UsedBytes);
+    }
+
+    [Fact]
+    public async Task GetAsync_BeyondCapacity_DropsTheLeastRecentlyReadChunk()
+    {
+        var chunks = new FakeChunks(Upstream, [], 6);
+        using var harness = new ClusterCallHarness();
+        var cache = FakeChunks.NearCache(chunks, harness, capacity: 2 * ChunkSize);
+
+        await cache.GetAsync(Version, 0, Mac, Deadline(harness), CancellationToken.None);
+        await cache.GetAsync(Version, 1, Mac, Deadline(harness), CancellationToken.None);
+        await cache.GetAsync(Version, 0, Mac, Deadline(harness), CancellationToken.None);
+        await cache.GetAsync(Version, 2, Mac, Deadline(harness), CancellationToken.None);
+        Assert.Equal(2 * ChunkSize, cache.UsedBytes);
+
+        await cache.GetAsync(Version, 0, Mac, Deadline(harness), CancellationToken.None);
+        await cache.GetAsync(Version, 1, Mac, Deadline(harness), CancellationToken.None);
+
+        Assert.Equal(1, chunks.Attempts(0));
+        Assert.Equal(2, chunks.Attempts(1));
+        Assert.True(cache.UsedBytes <= 2 * ChunkSize);
+    }
+
+    [Fact]
+    public async Task GetAsync_NoCapacity_ServesTheReaderButKeepsNothing()
+    {
+        var chunks = new FakeChunks(Upstream, [], 6);
+        using var harness = new ClusterCallHarness();
+        var cache = FakeChunks.NearCache(chunks, harness, capacity: 0);
+
+        var first = await cache.GetAsync(Version, 4, Mac, Deadline(harness), CancellationToken.None);
+        await cache.GetAsync(Version, 4, Mac, Deadline(harness), CancellationToken.None);
+
+        Assert.Equal(Upstream.AsSpan(4 * ChunkSize, ChunkSize).ToArray(), first.Data.ToArray());
+        Assert.Equal(2, chunks.Attempts(4));
+        Assert.Equal(0, cache.UsedBytes);
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
+    public async Task ForgetVersion_DropsItsChunksAndTheirBytes()
+    {
+        var chunks = new FakeChunks(Upstream, [], 6);
+        using var harness = new ClusterCallHarness();
+        var cache = FakeChunks.NearCache(chunks, harness, capacity: 1024);
+        await cache.GetAsync(Version, 0, Mac, Deadline(harness), CancellationToken.None);
+        await cache.GetAsync(Version, 1, Mac, Deadline(harness), CancellationToken.None);
+
+        cache.ForgetVersion(Version.Id);
+        await cache.GetAsync(Version, 0, Mac, Deadline(harness), CancellationToken.None);
+
+        Assert.Equal(2, chunks.Attempts(0));
+        Assert.Equal(ChunkSize, cache.UsedBytes);
+    }
+
+    [Fact]
+    public async Task GetAsync_FetchOutlivesTheReadersDeadline_ReaderTimesOutAndTheChunkStillArrivesForTheNext()
+    {
+        var chunks = new FakeChunks(Upstream, [], 6);
+        chunks.DelayNext(5, TimeSpan.FromMilliseconds(300));
+        using var harness = new ClusterCallHarness();
+        var cache = FakeChunks.NearCache(chunks, harness, capacity: 1024);
+        var shortDeadline = harness.Time.GetTimestamp() + (harness.Time.TimestampFrequency / 20);
+
+        await Assert.ThrowsAsync<TimeoutException>(async () => await cache.GetAsync(Version, 5, Mac, shortDeadline, CancellationToken.None));
+        var later = await cache.GetAsync(Version, 5, Mac, Deadline(harness), CancellationToken.None);
+
+        Assert.Equal(Upstream.AsSpan(5 * ChunkSize, ChunkSize).ToArray(), later.Data.ToArray());
+        Assert.Equal(1, chunks.Attempts(5));
+    }
+
+    [Fact]
+    public async Task Prefetch_ChunkReadLater_WasFetchedOnce()
+    {
+        var chunks = new FakeChunks(Upstream, [], 6);
+        using var harness = new ClusterCallHarness();
+        var cache = FakeChunks.NearCache(chunks, harness, capacity: 1024);
+
+        cache.Prefetch(Version, 3, Mac);
+        var read = await cache.GetAsync(Version, 3, Mac, Deadline(harness), CancellationToken.None);
+        cache.Prefetch(Version, 3, Mac);
+        cache.Prefetch(Version, Version.ChunkCount, Mac);
+
+        Assert.Equal(Upstream.AsSpan(3 * ChunkSize, ChunkSize).ToArray(), read.Data.ToArray());
+        Assert.Equal(1, chunks.Attempts(3));
+        Assert.Equal(0, chunks.Attempts(Version.ChunkCount));
+    }
+
+    [Fact]
+    public async Task GetAsync_LastChunkShorterThanChunkSize_IsReadWhole()
+    {
+        var chunks = new FakeChunks(Upstream, [], 6);
+        using var harness = new ClusterCallHarness();
+        var cache = FakeChunks.NearCache(chunks, harness, capacity: 1024);
+
+        var last = await cache.GetAsync(Version, 6, Mac, Deadline(harness), CancellationToken.None);
+
+        Assert.Equal(Upstream.AsSpan(96).ToArray(), last.Data.ToArray());
+    }
+
+    private static long Deadline(ClusterCallHarness harness) => harness.Policy.StartDeadline();
+}
