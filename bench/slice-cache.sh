@@ -83,7 +83,8 @@ usage() {
   --keep                  keep the temp dir (logs, configs, every run's output)
   --client-threads-check  only measure what wrk's thread count costs the client (nginx direct, seq64k@256:
                           -t 256, -t 16 and -t 2, each -c 256), print it, write it next to --json, and stop
-  --gateway-arg ARG       extra argument for both gateway processes (repeatable), e.g. --gateway-arg --max-ranges=8
+  --gateway-arg ARG       extra argument for both gateway processes (repeatable), e.g.
+                          --gateway-arg --gateway-cache-size --gateway-arg 0
   --silo-arg ARG          extra argument for the silo process of iso-cluster (repeatable)
 EOF
 }
@@ -562,9 +563,11 @@ cpu_ticks() {
     done | awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { printf "%.0f\n", t }'
 }
 
-# machine_ticks: "busy softirq steal" clock ticks of the whole machine (busy = user + nice + system).
+# machine_ticks: "busy softirq steal" clock ticks of the whole machine. Busy is user + nice + system + irq +
+# softirq: interrupt time may be charged to the process it interrupted (the servers' and wrk's loopback traffic), so
+# it belongs in the total that their CPU is taken from.
 machine_ticks() {
-    awk '/^cpu / { printf "%.0f %.0f %.0f\n", $2 + $3 + $4, $8, $9 }' /proc/stat
+    awk '/^cpu / { printf "%.0f %.0f %.0f\n", $2 + $3 + $4 + $7 + $8, $8, $9 }' /proc/stat
 }
 
 CLK_TCK="$(getconf CLK_TCK)"
