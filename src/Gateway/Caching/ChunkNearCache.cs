@@ -167,9 +167,10 @@ internal sealed class ChunkNearCache
                 }
             }
 
-            // The waiters have their bytes before any eviction, so even a chunk evicted at once serves them.
-            entry.Completion.SetResult(result);
+            // Evicting first (even this chunk, when the cache is that small) costs the waiters nothing: they get the
+            // result itself, not the entry; and a reader arriving after them finds the cache already within its size.
             EvictBeyondCapacity();
+            entry.Completion.SetResult(result);
         }
         catch (Exception ex)
         {
