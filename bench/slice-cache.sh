@@ -372,6 +372,9 @@ http {
     uwsgi_temp_path $dir/uwsgi;
     scgi_temp_path $dir/scgi;
     sendfile on;
+    # tcp_nopush stays off (nginx's default) on both: with it on, many responses on a keep-alive connection wait about
+    # 40 ms for a delayed ACK (the slice cache's after the first few: 24 requests/s on one connection; the origin's
+    # random 64 KiB reads by 64 BMCs: 3,100 requests/s instead of 22,000).
     # A BMC keeps one connection for its whole boot; nginx's default would close it every 1000 requests.
     keepalive_requests 1000000;
     keepalive_timeout 65s;
@@ -385,7 +388,6 @@ ACCESS_LOG="$WORK/nginx-origin/access.log"
     nginx_conf_head origin
     cat <<EOF
     log_format upstream '\$request_method \$uri \$http_range \$status \$body_bytes_sent';
-    tcp_nopush on;
     server {
         listen 127.0.0.1:$ORIGIN_PORT;
         root $WWW;
@@ -418,8 +420,6 @@ if has_server nginx-slice; then
         keepalive 64;
     }
     proxy_cache_path $CACHE_DIR levels=1:2 keys_zone=iso:16m max_size=4g inactive=1h use_temp_path=off;
-    # tcp_nopush stays off (nginx's default): with it on, every slice-cache response after the first few on a
-    # keep-alive connection waits about 40 ms for a delayed ACK (measured: 24 requests/s on one connection).
     server {
         listen 127.0.0.1:$SLICE_PORT;
         # Readiness, without touching the cache.
