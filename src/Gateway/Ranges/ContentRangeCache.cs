@@ -12,6 +12,7 @@ internal sealed class ContentRangeCache
     private const int Capacity = 16_384;
 
     private readonly ConcurrentDictionary<(long Start, long Length, long CompleteLength), string> _values = new();
+    private int _count;
 
     /// <summary><see cref="ByteRange.ToContentRange"/> of <paramref name="range"/>, made once.</summary>
     public string Get(ByteRange range, long completeLength)
@@ -22,13 +23,15 @@ internal sealed class ContentRangeCache
             return value;
         }
 
-        if (_values.Count >= Capacity)
+        // Counted apart: ConcurrentDictionary.Count takes every bucket's lock, and under random reads nearly every
+        // request misses (measured: a fifth of the gateway's CPU waiting on those locks).
+        value = range.ToContentRange(completeLength);
+        if (_values.TryAdd(key, value) && Interlocked.Increment(ref _count) > Capacity)
         {
+            Interlocked.Exchange(ref _count, 0);
             _values.Clear();
         }
 
-        value = range.ToContentRange(completeLength);
-        _values.TryAdd(key, value);
         return value;
     }
 }

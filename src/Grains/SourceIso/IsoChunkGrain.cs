@@ -14,7 +14,13 @@ namespace IsoCluster.Grains.SourceIso;
 /// <remarks>
 /// The fetch reads the chunk plus magic-length-minus-one bytes on either side, so that occurrences straddling
 /// the chunk's edges are found without touching the neighbouring chunks.
+/// <para>
+/// Placed by a hash of the chunk key over the silos rather than by Orleans' default (resource-optimized since 9.2),
+/// which put every chunk of a fleet boot on one silo when the silos looked equally idle: one silo's cache then holds
+/// and serves everything. A hash spreads the chunks, and so the cache memory, evenly as silos are added.
+/// </para>
 /// </remarks>
+[Orleans.Placement.HashBasedPlacementAttribute]
 [CollectionAgeLimit(Hours = 6)]
 internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
 {
