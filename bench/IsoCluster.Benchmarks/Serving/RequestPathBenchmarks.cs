@@ -6,6 +6,7 @@ using BenchmarkDotNet.Attributes;
 using IsoCluster.Gateway.Hosting;
 using IsoCluster.Grains.SourceIso;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
@@ -112,6 +113,7 @@ public class RequestPathBenchmarks
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.WebHost.UseSockets(sockets => sockets.MaxWriteBufferSize = 320 * 1024);
+        builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.Logging.ClearProviders();
         var app = builder.Build();
         app.Run(async context =>
