@@ -14,15 +14,17 @@ namespace IsoCluster.Gateway.Serving;
 /// </summary>
 /// <remarks>
 /// The request pipeline, top to bottom:
-/// 1. Method and path: 405 for other methods, 404 for names not ending in .iso, 400 for a bad MAC.
-/// 2. Boot plan from the machine's grain: source ISO and kernel parameters (404/400/403/503/500).
+/// 1. Method and path: 405 for other methods, 404 for other path shapes or names not ending in .iso, 400 for a bad MAC.
+/// 2. Boot plan from the machine's grain, through <see cref="BootPlanCache"/> (a young plan needs no grain call):
+///    source ISO and kernel parameters (404/400/403/503/500).
 /// 3. ... with the source ISO version pinned for the machine's boot (502/504 when the upstream fails).
 ///    Every grain read goes through <see cref="ClusterCallPolicy"/>: a silo lost or an attempt timed out is retried,
 ///    steps 2-6 within one deadline, so only a read that no retry could save becomes a 503/504.
 /// 4. Validators and preconditions: per-machine, per-version strong ETag; 304 and 412.
 /// 5. Range: 200, 206 (single or multipart/byteranges) or 416.
 /// 6. First bytes read before any header is sent, so an upstream failure is still a clean 5xx.
-/// 7. Body streamed chunk by chunk with the next chunk prefetched; never the whole ISO in memory.
+/// 7. Body streamed chunk by chunk from <see cref="ChunkNearCache"/> with the next chunk prefetched; never the whole
+///    ISO in memory.
 /// </remarks>
 internal sealed partial class IsoEndpoint
 {
