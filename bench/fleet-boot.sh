@@ -67,39 +67,14 @@ NGINX_PID=""
 GATEWAY_PID=""
 POLICY_RC_CREATED=""
 SUDO=()
-
-log() {
-    printf '[%s] %s\n' "$(date -u '+%H:%M:%S')" "$*"
-}
-
-die() {
-    log "FAILED: $*" >&2
-    exit 1
-}
-
-# Stops a process this script started: TERM, up to $2 seconds to exit, then KILL.
-stop_pid() {
-    local pid="$1" grace="$2" waited=0
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null && ((waited < grace * 10)); do
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        log "cleanup: PID $pid did not stop within ${grace}s; killing it"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
+# shellcheck source=bench/lib.sh
+source "$REPO_ROOT/bench/lib.sh"
 
 cleanup() {
     local code=$?
     stop_pid "$GATEWAY_PID" 20
     stop_pid "$NGINX_PID" 10
-    if [[ -n "$POLICY_RC_CREATED" ]]; then
-        "${SUDO[@]}" rm -f /usr/sbin/policy-rc.d
-    fi
+    remove_policy_rc
     if [[ -n "$WORK" && -d "$WORK" ]]; then
         if [[ -n "$KEEP" ]]; then
             log "kept $WORK (gateway.log, nginx/, *.out); remove it when done"
@@ -114,32 +89,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---- 1. Tools -------------------------------------------------------------------------------------------------
-find_nginx() {
-    command -v nginx 2>/dev/null || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true
-}
-
 install_nginx() {
-    [[ -n "$(find_nginx)" ]] && return 0
-    if ((EUID != 0)); then
-        command -v sudo >/dev/null 2>&1 || die "nginx is missing, and not root and no sudo to install it"
-        SUDO=(sudo)
-    fi
-    # Installing the package must not start a system nginx on port 80: a policy-rc.d that says no (exit 101)
-    # keeps invoke-rc.d from starting it. One that is already there is left alone.
-    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-        printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee /usr/sbin/policy-rc.d >/dev/null
-        "${SUDO[@]}" chmod 755 /usr/sbin/policy-rc.d
-        POLICY_RC_CREATED=1
-    fi
-    log "installing nginx (Debian package)"
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive timeout 600 apt-get update -q </dev/null >/dev/null
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive timeout 600 \
-        apt-get install -y -q --no-install-recommends nginx </dev/null >/dev/null
-    if [[ -n "$POLICY_RC_CREATED" ]]; then
-        "${SUDO[@]}" rm -f /usr/sbin/policy-rc.d
-        POLICY_RC_CREATED=""
-    fi
-    [[ -n "$(find_nginx)" ]] || die "nginx is still missing after apt-get install"
+    [[ -n "$(find_tool nginx)" ]] && return 0
+    install_packages nginx
+    [[ -n "$(find_tool nginx)" ]] || die "nginx is still missing after apt-get install"
 }
 
 # Prints the path of the Release dll of project $1.
@@ -149,7 +102,7 @@ target_path() {
 
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 install_nginx
-NGINX="$(find_nginx)"
+NGINX="$(find_tool nginx)"
 log "building the gateway and FleetBoot (Release)"
 GATEWAY_PROJECT="$REPO_ROOT/src/Gateway/IsoCluster.Gateway.csproj"
 FLEETBOOT_PROJECT="$REPO_ROOT/bench/FleetBoot/IsoCluster.FleetBoot.csproj"

@@ -169,32 +169,9 @@ CACHE_DIR=""
 ORIGIN_PID="" SLICE_PID="" EMBEDDED_PID="" REDIS_PID="" SILO_PID="" CLUSTER_GATEWAY_PID=""
 POLICY_RC_CREATED=""
 SUDO=()
+# shellcheck source=bench/lib.sh
+source "$REPO_ROOT/bench/lib.sh"
 STARTED_UTC="$(date -u '+%Y-%m-%dT%H:%M:%SZ')"
-
-log() {
-    printf '[%s] %s\n' "$(date -u '+%H:%M:%S')" "$*"
-}
-
-die() {
-    log "FAILED: $*" >&2
-    exit 1
-}
-
-# Stops a process this script started: TERM, up to $2 seconds to exit, then KILL.
-stop_pid() {
-    local pid="$1" grace="$2" waited=0
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null && ((waited < grace * 10)); do
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        log "cleanup: PID $pid did not stop within ${grace}s; killing it"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
     local code=$?
@@ -204,9 +181,7 @@ cleanup() {
     stop_pid "$REDIS_PID" 10
     stop_pid "$SLICE_PID" 10
     stop_pid "$ORIGIN_PID" 10
-    if [[ -n "$POLICY_RC_CREATED" ]]; then
-        "${SUDO[@]}" rm -f /usr/sbin/policy-rc.d
-    fi
+    remove_policy_rc
     [[ -n "$CACHE_DIR" && -d "$CACHE_DIR" ]] && rm -rf -- "$CACHE_DIR"
     if [[ -n "$WORK" && -d "$WORK" ]]; then
         if [[ -n "$KEEP" ]]; then
@@ -222,10 +197,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---- 1. Tools and builds ---------------------------------------------------------------------------------------
-find_tool() {
-    command -v "$1" 2>/dev/null || { [[ -x "/usr/sbin/$1" ]] && echo "/usr/sbin/$1"; } || true
-}
-
 install_tools() {
     local -a missing=()
     [[ -n "$(find_tool wrk)" ]] || missing+=(wrk)
@@ -234,25 +205,7 @@ install_tools() {
         [[ -n "$(find_tool redis-server)" ]] || missing+=(redis-server)
     fi
     ((${#missing[@]} > 0)) || return 0
-    if ((EUID != 0)); then
-        command -v sudo >/dev/null 2>&1 || die "${missing[*]} missing, and not root and no sudo to install them"
-        SUDO=(sudo)
-    fi
-    # Installing the packages must not start a system nginx on port 80 or a system Redis: a policy-rc.d that says
-    # no (exit 101) keeps invoke-rc.d from starting them. One that is already there is left alone.
-    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-        printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee /usr/sbin/policy-rc.d >/dev/null
-        "${SUDO[@]}" chmod 755 /usr/sbin/policy-rc.d
-        POLICY_RC_CREATED=1
-    fi
-    log "installing ${missing[*]} (Debian packages)"
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive timeout 600 apt-get update -q </dev/null >/dev/null
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive timeout 600 \
-        apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null >/dev/null
-    if [[ -n "$POLICY_RC_CREATED" ]]; then
-        "${SUDO[@]}" rm -f /usr/sbin/policy-rc.d
-        POLICY_RC_CREATED=""
-    fi
+    install_packages "${missing[@]}"
     [[ -n "$(find_tool wrk)" && -n "$(find_tool nginx)" ]] || die "wrk or nginx is still missing after apt-get install"
 }
 
