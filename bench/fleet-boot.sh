@@ -172,19 +172,6 @@ NGINX_PID=$!
 UPSTREAM_URL="http://127.0.0.1:$NGINX_PORT/hook.iso"
 WARMUP_URL="http://127.0.0.1:$NGINX_PORT/warmup.iso"
 
-# Waits up to $3 seconds for `curl $2` to print HTTP status 200, while process $1 lives.
-wait_for_200() {
-    local pid="$1" url="$2" limit="$3" deadline status
-    deadline=$((SECONDS + limit))
-    while ((SECONDS < deadline)); do
-        kill -0 "$pid" 2>/dev/null || return 1
-        status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "${@:4}" "$url" || true)"
-        [[ "$status" == 200 ]] && return 0
-        sleep 0.5
-    done
-    return 1
-}
-
 wait_for_200 "$NGINX_PID" "$UPSTREAM_URL" 20 -I ||
     die "nginx did not serve $UPSTREAM_URL: $(tail -n 5 "$WORK/nginx/error.log" 2>/dev/null)"
 log "nginx PID $NGINX_PID serves $UPSTREAM_URL ($ISO_BYTES bytes)"

@@ -30,6 +30,20 @@ stop_pid() {
     wait "$pid" 2>/dev/null || true
 }
 
+# Waits up to $3 seconds for `curl $2` (with any further arguments, e.g. -I) to print HTTP status 200, while process
+# $1 lives.
+wait_for_200() {
+    local pid="$1" url="$2" limit="$3" deadline status
+    deadline=$((SECONDS + limit))
+    while ((SECONDS < deadline)); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "${@:4}" "$url" || true)"
+        [[ "$status" == 200 ]] && return 0
+        sleep 0.5
+    done
+    return 1
+}
+
 # Prints the path of program $1 (also looked for in /usr/sbin, which is not on every PATH), or nothing.
 find_tool() {
     command -v "$1" 2>/dev/null || { [[ -x "/usr/sbin/$1" ]] && echo "/usr/sbin/$1"; } || true

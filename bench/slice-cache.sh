@@ -440,19 +440,6 @@ if has_server iso-cluster; then
     CLUSTER_GATEWAY_PID=$!
 fi
 
-# Waits up to $3 seconds for `curl $2` to print HTTP status 200, while process $1 lives.
-wait_for_200() {
-    local pid="$1" url="$2" limit="$3" deadline status
-    deadline=$((SECONDS + limit))
-    while ((SECONDS < deadline)); do
-        kill -0 "$pid" 2>/dev/null || return 1
-        status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "${@:4}" "$url" || true)"
-        [[ "$status" == 200 ]] && return 0
-        sleep 0.5
-    done
-    return 1
-}
-
 wait_for_200 "$ORIGIN_PID" "$UPSTREAM_URL" 20 -I ||
     die "the origin nginx did not serve $UPSTREAM_URL: $(tail -n 5 "$WORK/nginx-origin/error.log" 2>/dev/null)"
 log "origin nginx PID $ORIGIN_PID serves $UPSTREAM_URL ($ISO_BYTES bytes; magic string at $OCCURRENCE_LIST)"

@@ -19,6 +19,9 @@ namespace IsoCluster.Gateway.Caching;
 /// </remarks>
 internal sealed partial class BootPlanCache
 {
+    // Expired plans are never served, so a sweep now and then keeps the map to the machines reading lately.
+    private const int SweepEveryMaxAges = 30;
+
     private static readonly Func<PlanRead, CancellationToken, ValueTask<BootPlanResult>> ReadPlan =
         static (read, cancellationToken) => read.Grain.GetBootPlanAsync(read.SourceIso, cancellationToken);
 
@@ -43,9 +46,6 @@ internal sealed partial class BootPlanCache
         _refreshAge = _maxAge / 2;
         _nextSweep = time.GetTimestamp() + (_maxAge * SweepEveryMaxAges);
     }
-
-    // Expired plans are never served, so a sweep now and then keeps the map to the machines reading lately.
-    private const int SweepEveryMaxAges = 30;
 
     /// <summary>
     /// The machine's plan: the cached one while it is young enough, else the grain's answer (retried as every grain read
