@@ -50,6 +50,12 @@ public sealed class ChunkMemoryBudget
         }
     }
 
+    /// <summary>
+    /// Called after every admission. Lets tests evict a chunk the moment it was admitted, as another grain's admission
+    /// on another thread can, to pin that a reader never depends on its chunk staying cached (issue 10's crash).
+    /// </summary>
+    internal Action<CachedChunk>? Admitted { get; set; }
+
     /// <summary>Takes a freshly fetched chunk in, evicting the least recently read chunks beyond the capacity.</summary>
     public void Admit(CachedChunk chunk)
     {
@@ -63,6 +69,8 @@ public sealed class ChunkMemoryBudget
                 Remove(oldest.Value);
             }
         }
+
+        Admitted?.Invoke(chunk);
     }
 
     /// <summary>Marks a chunk as just read. Returns false when it was evicted and must be fetched again.</summary>

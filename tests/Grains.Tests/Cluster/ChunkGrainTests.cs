@@ -89,6 +89,40 @@ public sealed class ChunkGrainTests(GrainClusterFixture fixture)
         Assert.InRange(fetches, chunks + chunks - (2 * GrainClusterFixture.CacheChunks), 2 * chunks);
     }
 
+    // Issue 10's crash: a chunk fetched for one reader was evicted by another grain's admission before the reader
+    // sliced it (500s and cut bodies). Here every chunk is evicted the moment it is admitted, so each read depends
+    // on the bytes it fetched and nothing else.
+    [Fact]
+    public async Task ReadAsync_ChunkEvictedRightAfterItsFetch_StillReturnsTheFetchedBytes()
+    {
+        var name = "evicted-at-once.iso";
+        var image = GrainClusterFixture.Image(4, seed: 9);
+        fixture.Upstream.SetFile(name, image);
+        var version = await fixture.VersionAsync(name);
+        var budgets = fixture.Budgets().ToList();
+        budgets.ForEach(budget => budget.Admitted = budget.Release);
+        try
+        {
+            for (var index = 0; index < 4; index++)
+            {
+                for (var pass = 0; pass < 2; pass++)
+                {
+                    var read = await fixture.Grains.GetGrain<IIsoChunkGrain>(version.ChunkKey(index)).ReadAsync(version, 100, 5000);
+
+                    Assert.Equal(UpstreamStatus.Ok, read.Status);
+                    Assert.Equal(image.AsSpan((index * GrainClusterFixture.ChunkSize) + 100, 5000).ToArray(), read.Data.ToArray());
+                }
+            }
+        }
+        finally
+        {
+            budgets.ForEach(budget => budget.Admitted = null);
+        }
+
+        // Nothing stayed cached, so the second pass fetched every chunk again.
+        Assert.Equal(8, fixture.Upstream.Requests.Count(r => r.Path == $"/files/{name}" && r.Range != "bytes=0-0"));
+    }
+
     [Fact]
     public async Task ReadAsync_UpstreamChangedSinceVersion_ReportsVersionChangedNotNewBytes()
     {
