@@ -22,8 +22,13 @@ internal static class GatewayTls
             }
         }
 
+        if (problems.Count > 0)
+        {
+            return problems;
+        }
+
         var reloads = false;
-        if (problems.Count == 0 && configuration[GatewaySettings.TlsCertificateKey] is { Length: > 0 } certificatePath)
+        if (configuration[GatewaySettings.TlsCertificateKey] is { Length: > 0 } certificatePath)
         {
             var files = new CertificateFiles(
                 certificatePath,
@@ -39,11 +44,6 @@ internal static class GatewayTls
                 files, initial!, bytes, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<CertificateReloader>>()));
             builder.Services.AddHostedService(services => services.GetRequiredService<CertificateReloader>());
             reloads = true;
-        }
-
-        if (problems.Count > 0)
-        {
-            return problems;
         }
 
         // One callback: Kestrel keeps only the last ConfigureHttpsDefaults. It runs for every https:// address before

@@ -108,20 +108,23 @@ public sealed partial class UpstreamAddressGuard
         SocketException? last = null;
         foreach (var address in addresses)
         {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            // A fresh socket per address: on Linux a socket whose connect failed cannot connect again. Created inside the
+            // try, since a host without IPv6 refuses the socket itself and the next (IPv4) address should still be tried.
+            Socket? socket = null;
             try
             {
+                socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
                 await socket.ConnectAsync(new IPEndPoint(address, context.DnsEndPoint.Port), cancellationToken);
                 return new NetworkStream(socket, ownsSocket: true);
             }
             catch (SocketException ex)
             {
-                socket.Dispose();
+                socket?.Dispose();
                 last = ex;
             }
             catch
             {
-                socket.Dispose();
+                socket?.Dispose();
                 throw;
             }
         }
@@ -131,7 +134,8 @@ public sealed partial class UpstreamAddressGuard
 
     /// <summary>
     /// Resolves <paramref name="host"/> and returns the addresses a client source may connect to, in the resolver's
-    /// order; logs a Warning for each address left out.
+    /// order. Each address left out is logged: a Warning when none is left and the fetch is refused, else Debug (a
+    /// name with an IPv4 address allowed and an IPv6 one not would otherwise warn on every new connection).
     /// </summary>
     /// <exception cref="UpstreamAddressRefusedException">No address is left.</exception>
     internal async Task<IPAddress[]> CheckAsync(string host, Uri? url, CancellationToken cancellationToken)
@@ -144,8 +148,7 @@ public sealed partial class UpstreamAddressGuard
         }
 
         var permitted = new List<IPAddress>(resolved.Length);
-        AddressClass? refusedClass = null;
-        var displayUrl = url is null ? host : IsoSource.ForDisplay(url.ToString());
+        var refused = new List<(IPAddress Address, AddressClass Class)>();
         foreach (var candidate in resolved)
         {
             var address = AddressClasses.Canonical(candidate);
@@ -153,17 +156,31 @@ public sealed partial class UpstreamAddressGuard
             if (addressClass == AddressClass.Public || IsAllowed(address) || (literal is not null && _allowlistedLiterals.Contains(address)))
             {
                 permitted.Add(address);
-                continue;
             }
+            else
+            {
+                refused.Add((address, addressClass));
+            }
+        }
 
-            refusedClass ??= addressClass;
-            LogAddressRefused(_logger, displayUrl, host, address, AddressClasses.Describe(addressClass));
+        var displayUrl = url is null ? host : IsoSource.ForDisplay(url.ToString());
+        foreach (var (address, addressClass) in refused)
+        {
+            var described = AddressClasses.Describe(addressClass);
+            if (permitted.Count == 0)
+            {
+                LogAddressRefused(_logger, displayUrl, host, address, described);
+            }
+            else
+            {
+                LogAddressSkipped(_logger, displayUrl, host, address, described);
+            }
         }
 
         if (permitted.Count == 0)
         {
             throw new UpstreamAddressRefusedException(
-                $"'{host}' resolves to {AddressClasses.Describe(refusedClass!.Value)}, which a client's sourceISO may reach only if --iso-source-allow-address allows it");
+                $"'{host}' resolves to {AddressClasses.Describe(refused[0].Class)}, which a client's sourceISO may reach only if --iso-source-allow-address allows it");
         }
 
         return [.. permitted];
@@ -191,6 +208,9 @@ public sealed partial class UpstreamAddressGuard
 
     [LoggerMessage(EventId = 2050, Level = LogLevel.Warning, Message = "Client source {Url}: not connecting to {Address}, which {Host} resolves to: it is {AddressClass} and --iso-source-allow-address does not allow it")]
     private static partial void LogAddressRefused(ILogger logger, string url, string host, IPAddress address, string addressClass);
+
+    [LoggerMessage(EventId = 2051, Level = LogLevel.Debug, Message = "Client source {Url}: skipping {Address}, which {Host} also resolves to: it is {AddressClass} and --iso-source-allow-address does not allow it")]
+    private static partial void LogAddressSkipped(ILogger logger, string url, string host, IPAddress address, string addressClass);
 }
 
 /// <summary>A client source's host resolved only to addresses it may not reach; <see cref="UpstreamAddressGuard"/> throws it.</summary>
