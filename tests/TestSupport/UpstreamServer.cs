@@ -20,7 +20,9 @@ public sealed record UpstreamRequest(string Method, string Path, string? Range, 
 /// </summary>
 /// <remarks>
 /// Routes: <c>/files/{name}</c> (ranges, ETag, Last-Modified), <c>/norange/{name}</c> (always 200 with the whole
-/// file), <c>/redirect/{hops}/{name}</c> (302 chain ending at <c>/files/{name}</c>), <c>/status/{code}/{name}</c>.
+/// file), <c>/redirect/{hops}/{name}</c> (302 chain ending at <c>/files/{name}</c>), <c>/status/{code}/{name}</c>,
+/// <c>/redirect-host/{host}/{name}</c> (302 to <c>http://{host}:{this port}/files/{name}</c>: the same server under
+/// another host name).
 /// </remarks>
 public sealed class UpstreamServer : IAsyncDisposable
 {
@@ -74,6 +76,8 @@ public sealed class UpstreamServer : IAsyncDisposable
         app.MapGet("/redirect/{hops:int}/{name}", (int hops, string name) =>
             Results.Redirect(hops <= 1 ? $"/files/{name}" : $"/redirect/{hops - 1}/{name}"));
         app.MapGet("/status/{code:int}/{name}", (int code) => Results.StatusCode(code));
+        app.MapGet("/redirect-host/{host}/{name}", (HttpContext context, string host, string name) =>
+            Results.Redirect($"http://{host}:{context.Connection.LocalPort}/files/{name}"));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.BaseAddress = new Uri(address.TrimEnd('/') + "/");

@@ -35,18 +35,10 @@ public static class GatewayApplication
             throw new SettingsException([$"--mode (Gateway:Mode) must be embedded or client, not '{modeText}'"]);
         }
 
-        var missingFiles = new List<string>();
-        foreach (var (flag, key) in new[] { ("tls-cert-file", GatewaySettings.TlsCertificateKey), ("tls-key-file", GatewaySettings.TlsKeyKey) })
+        var tlsProblems = builder.AddGatewayTls(configuration);
+        if (tlsProblems.Count > 0)
         {
-            if (configuration[key] is { Length: > 0 } path && !File.Exists(path))
-            {
-                missingFiles.Add($"--{flag} ({key}): '{path}' does not exist");
-            }
-        }
-
-        if (missingFiles.Count > 0)
-        {
-            throw new SettingsException(missingFiles);
+            throw new SettingsException(tlsProblems);
         }
 
         if (mode == GatewayMode.Embedded)

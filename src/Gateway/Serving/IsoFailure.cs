@@ -27,6 +27,8 @@ internal readonly record struct IsoFailure(int StatusCode, string Reason)
 
     public static IsoFailure From(UpstreamStatus status, string? reason) => status switch
     {
+        // The client chose the URL, so an address it may not reach is its request refused, not upstream trouble.
+        UpstreamStatus.AddressRefused => new(StatusCodes.Status403Forbidden, $"sourceISO is not allowed: {reason}"),
         UpstreamStatus.TimedOut => new(StatusCodes.Status504GatewayTimeout, $"upstream: {reason}"),
         UpstreamStatus.VersionChanged => new(
             StatusCodes.Status503ServiceUnavailable,

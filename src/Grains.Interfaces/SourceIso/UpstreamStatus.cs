@@ -20,4 +20,10 @@ public enum UpstreamStatus
 
     /// <summary>The upstream ISO changed since its version was read; the version must be read again.</summary>
     VersionChanged = 5,
+
+    /// <summary>
+    /// A client-supplied source's host resolved only to addresses a client may not reach (loopback, link-local, metadata,
+    /// private, reserved) and the operator did not allow; nothing was connected to.
+    /// </summary>
+    AddressRefused = 6,
 }

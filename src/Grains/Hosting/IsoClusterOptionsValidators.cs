@@ -21,7 +21,16 @@ internal sealed class IsoOptionsValidator : IValidateOptions<IsoOptions>
         {
             if (!UpstreamUrlPolicy.TryParseHttpUrl(prefix, out _, out var prefixReason))
             {
-                failures.Add($"--iso-source-allow (Iso:SourceAllow): {prefixReason}");
+                var hint = UpstreamAddressGuard.TryParseNetwork(prefix, out _, out _) ? "; an address or CIDR block belongs in --iso-source-allow-address" : "";
+                failures.Add($"--iso-source-allow (Iso:SourceAllow): {prefixReason}{hint}");
+            }
+        }
+
+        foreach (var entry in options.SourceAllowAddress)
+        {
+            if (!UpstreamAddressGuard.TryParseNetwork(entry, out _, out var addressReason))
+            {
+                failures.Add($"--iso-source-allow-address (Iso:SourceAllowAddress): {addressReason}");
             }
         }
 

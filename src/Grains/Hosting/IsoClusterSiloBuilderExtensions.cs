@@ -33,6 +33,7 @@ public static class IsoClusterSiloBuilderExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<UpstreamUrlPolicy>();
+        services.AddSingleton<UpstreamAddressGuard>();
         services.AddSingleton<FileUpstream>();
         services.AddSingleton<UpstreamClient>();
         services.AddSingleton<ChunkMemoryBudget>();

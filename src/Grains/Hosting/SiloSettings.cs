@@ -12,6 +12,7 @@ public static class SiloSettings
         new("kubeconfig", "Hardware:Kubeconfig", SettingKind.Path, "the pod's service account in a pod, else KUBECONFIG or ~/.kube/config", "kubeconfig file for --hardware-source kubernetes"),
         new("iso-upstream-url", "Iso:UpstreamUrl", SettingKind.UrlOrPath, "none", "source ISO used when the Hardware names none: an http(s) URL, a file path or a file:// URL"),
         new("iso-source-allow", "Iso:SourceAllow", SettingKind.List, "empty: ?sourceISO= is refused", "URL prefix a client may name with ?sourceISO="),
+        new("iso-source-allow-address", "Iso:SourceAllowAddress", SettingKind.List, "empty: only public addresses", "IP address or CIDR block a ?sourceISO= host may resolve to although it is loopback, link-local, private or reserved"),
         new("iso-patch-magic-string", "Iso:MagicString", SettingKind.Value, "the HookOS 1024-character placeholder", "placeholder in the ISO replaced by each machine's kernel parameters"),
         new("iso-revalidate-interval", "Iso:RevalidateInterval", SettingKind.Value, "00:00:30", "how long an upstream ISO's length and validators are trusted (hh:mm:ss)"),
         new("iso-boot-session-idle", "Iso:BootSessionIdle", SettingKind.Value, "00:02:00", "a machine idle this long has finished booting; its next boot may see a newer upstream ISO"),

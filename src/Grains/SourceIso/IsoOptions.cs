@@ -22,6 +22,14 @@ public sealed class IsoOptions
     /// </summary>
     public IList<string> SourceAllow { get; } = [];
 
+    /// <summary>
+    /// IP addresses and CIDR blocks (<c>--iso-source-allow-address</c>, repeatable) that the host of a <c>?sourceISO=</c>
+    /// URL or of one of its redirects may resolve to although they are not public: loopback, link-local, metadata,
+    /// private and reserved addresses are otherwise never connected to for a client. An <see cref="SourceAllow"/> prefix
+    /// written with an IP address allows that address for itself. Operator sources are not checked. Default: empty.
+    /// </summary>
+    public IList<string> SourceAllowAddress { get; } = [];
+
     /// <summary>The placeholder replaced by kernel parameters (<c>--iso-patch-magic-string</c>). Default: HookOS's.</summary>
     public string MagicString { get; set; } = HookOsMagicString;
 

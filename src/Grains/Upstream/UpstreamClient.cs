@@ -33,20 +33,38 @@ public sealed partial class UpstreamClient : IDisposable
     private const int SkipBufferSize = 64 * 1024;
 
     private readonly HttpClient _http;
+    private readonly HttpClient _clientSourceHttp;
     private readonly UpstreamUrlPolicy _policy;
     private readonly UpstreamOptions _options;
     private readonly FileUpstream _files;
     private readonly ILogger<UpstreamClient> _logger;
 
-    /// <summary>Creates the client with its tuned, long-lived handler.</summary>
-    public UpstreamClient(IOptions<UpstreamOptions> options, UpstreamUrlPolicy policy, FileUpstream files, ILogger<UpstreamClient> logger)
+    /// <summary>Creates the client with its tuned, long-lived handlers: one for operator sources, one for client sources.</summary>
+    public UpstreamClient(
+        IOptions<UpstreamOptions> options, UpstreamUrlPolicy policy, UpstreamAddressGuard addressGuard, FileUpstream files, ILogger<UpstreamClient> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(addressGuard);
         _options = options.Value;
         _policy = policy;
         _files = files;
         _logger = logger;
-        var handler = new SocketsHttpHandler
+        _http = CreateHttpClient(CreateHandler());
+
+        // Client sources (?sourceISO=) get a handler of their own whose every connection goes through the address guard.
+        // Connections are pooled per handler and keyed by scheme, host and port, not by address: were the two origins to
+        // share one handler, an operator fetch from a host that resolves to 127.0.0.1 would leave a pooled connection
+        // there that a client fetch naming the same host would reuse without any check. No proxy either: a proxy would
+        // resolve the name itself, where the guard cannot see the address. Requests ask for HTTP/1.1 (the
+        // HttpRequestMessage default), which connects through the callback; HTTP/3 over QUIC would not, so never ask for it.
+        var clientHandler = CreateHandler();
+        clientHandler.ConnectCallback = addressGuard.ConnectAsync;
+        clientHandler.UseProxy = false;
+        _clientSourceHttp = CreateHttpClient(clientHandler);
+    }
+
+    private SocketsHttpHandler CreateHandler() =>
+        new()
         {
             // Redirects are followed by hand so that each hop is re-validated.
             AllowAutoRedirect = false,
@@ -56,8 +74,12 @@ public sealed partial class UpstreamClient : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             MaxConnectionsPerServer = _options.MaxConnectionsPerServer,
         };
-        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
-        _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("IsoCluster", "1.0"));
+
+    private static HttpClient CreateHttpClient(SocketsHttpHandler handler)
+    {
+        var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("IsoCluster", "1.0"));
+        return http;
     }
 
     /// <summary>Reads the length and validators of an ISO with a one-byte range request, or of a local file with a stat.</summary>
@@ -210,7 +232,11 @@ public sealed partial class UpstreamClient : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _clientSourceHttp.Dispose();
+    }
 
     // MachineGrain never builds a client source naming a file; this keeps a client from reading the silo's files
     // even if one got through.
@@ -294,7 +320,12 @@ public sealed partial class UpstreamClient : IDisposable
             HttpResponseMessage response;
             try
             {
-                response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+                var http = source.Origin == IsoSourceOrigin.Client ? _clientSourceHttp : _http;
+                response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            }
+            catch (HttpRequestException ex) when (ex.InnerException is UpstreamAddressRefusedException refused)
+            {
+                return (null, new(UpstreamStatus.AddressRefused, refused.Message));
             }
             catch (HttpRequestException ex)
             {

@@ -210,6 +210,7 @@ public sealed class FileUpstreamTests : IDisposable
     private static UpstreamClient CreateClient(ListLogger<UpstreamClient> logger) => new(
         Options.Create(new UpstreamOptions()),
         new UpstreamUrlPolicy(Options.Create(new IsoOptions())),
+        new UpstreamAddressGuard(Options.Create(new IsoOptions()), NullLogger<UpstreamAddressGuard>.Instance),
         new FileUpstream(NullLogger<FileUpstream>.Instance),
         logger);
 
