@@ -68,11 +68,30 @@ public sealed class RequestValidationTests(BootIsoFixture fixture)
     }
 
     [Fact]
-    public async Task Get_MacWithoutHardware_Returns404NamingMac()
+    public async Task Get_MacWithoutHardware_Returns404NamingMacAndNothingOfTheServer()
     {
+        // The issue: the reason once quoted the Hardware file's path. The client learns only that the MAC has no
+        // Hardware; the path is the log line's business.
+        var mark = fixture.Gateway.Log.Mark();
+
         using var response = await Client.GetAsync(GatewayInstance.IsoPath(TestMachines.UnknownMac));
 
-        await IsoResponses.AssertOneLineErrorAsync(response, HttpStatusCode.NotFound, TestMachines.UnknownMac);
+        var reason = await IsoResponses.AssertOneLineErrorAsync(response, HttpStatusCode.NotFound, "no Hardware for this MAC", TestMachines.UnknownMac);
+        Assert.DoesNotContain(fixture.ScratchDirectory, reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(".yaml", reason, StringComparison.Ordinal);
+        Assert.Contains(fixture.Gateway.Log.LinesSince(mark), line => line.Message.Contains(TestMachines.UnknownMac, StringComparison.Ordinal) && line.Message.Contains(fixture.ScratchDirectory, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("hook%0Aevil.img")]
+    [InlineData("hook%0D%0AX-Injected:%20yes.img")]
+    public async Task Get_NameWithLineBreaks_ReasonStaysOneLine(string name)
+    {
+        // A decoded path may hold CR or LF; the reason quotes it with them replaced, so it stays one line.
+        using var response = await Client.GetAsync(GatewayInstance.IsoPath(TestMachines.Mac1, name));
+
+        await IsoResponses.AssertOneLineErrorAsync(response, HttpStatusCode.NotFound, "not an ISO");
+        Assert.False(response.Headers.Contains("X-Injected"));
     }
 
     [Theory]
