@@ -81,7 +81,7 @@ internal sealed partial class IsoEndpoint
         }
 
         // 1. Method and path, read from the path's text: no strings are made for its parts.
-        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+        if (!IsGet(request.Method) && !IsHead(request.Method))
         {
             response.Headers.Allow = "GET, HEAD";
             await WriteErrorAsync(context, IsoFailure.MethodNotAllowed(request.Method));
@@ -229,7 +229,7 @@ internal sealed partial class IsoEndpoint
             response.ContentLength = multipart.ContentLength;
         }
 
-        if (HttpMethods.IsHead(request.Method) || version.Length == 0)
+        if (IsHead(request.Method) || version.Length == 0)
         {
             _metrics.RequestServed(response.StatusCode);
             return;
@@ -361,7 +361,7 @@ internal sealed partial class IsoEndpoint
 
         var body = failure.ToBody();
         response.ContentLength = body.Length;
-        if (HttpMethods.IsHead(context.Request.Method))
+        if (IsHead(context.Request.Method))
         {
             return;
         }
@@ -375,6 +375,14 @@ internal sealed partial class IsoEndpoint
             // The client left; nothing to tell it.
         }
     }
+
+    // RFC 9110 §9.1: methods are case-sensitive, and Kestrel frames the response by the exact method: "head" is not HEAD
+    // and its response must carry the body. HttpMethods.IsGet/IsHead ignore case, so a "head" request got HEAD's empty
+    // body under a full Content-Length, which Kestrel turned into a 500 (found by the fuzz test). Kestrel interns the
+    // known methods, so the reference check inside string.Equals usually decides.
+    private static bool IsGet(string method) => string.Equals(method, HttpMethods.Get, StringComparison.Ordinal);
+
+    private static bool IsHead(string method) => string.Equals(method, HttpMethods.Head, StringComparison.Ordinal);
 
     [LoggerMessage(EventId = 3000, Level = LogLevel.Error, Message = "Boot request for {Mac} failed with {StatusCode} (source {SourceUrl}): {Reason}")]
     private static partial void LogBootFailed(ILogger logger, string mac, string? sourceUrl, int statusCode, string reason);
