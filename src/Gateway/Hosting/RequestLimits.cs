@@ -15,6 +15,8 @@ namespace IsoCluster.Gateway.Hosting;
 /// </remarks>
 internal static class RequestLimits
 {
+    private const string Section = "Kestrel:Limits";
+
     /// <summary>
     /// Longest request line: method, path, query and version. Kestrel's (and nginx's) 8 KiB holds a <c>?sourceISO=</c>
     /// presigned URL (1-2 KiB, a third more once escaped) several times over.
@@ -39,20 +41,24 @@ internal static class RequestLimits
     /// </summary>
     public static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(130);
 
-    /// <summary>Puts the limits beneath every other configuration source.</summary>
-    public static void AddTo(IConfigurationBuilder configuration)
+    /// <summary>
+    /// Puts the limits beneath every other configuration source and binds <c>Kestrel:Limits</c> to Kestrel, which reads
+    /// only endpoints and certificates from its configuration section by itself.
+    /// </summary>
+    public static void AddTo(WebApplicationBuilder builder)
     {
-        ArgumentNullException.ThrowIfNull(configuration);
-        configuration.Sources.Insert(0, new MemoryConfigurationSource
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
         {
             InitialData = new Dictionary<string, string?>
             {
-                ["Kestrel:Limits:MaxRequestLineSize"] = MaxRequestLineSize.ToString(CultureInfo.InvariantCulture),
-                ["Kestrel:Limits:MaxRequestHeadersTotalSize"] = MaxRequestHeadersTotalSize.ToString(CultureInfo.InvariantCulture),
-                ["Kestrel:Limits:MaxRequestHeaderCount"] = MaxRequestHeaderCount.ToString(CultureInfo.InvariantCulture),
-                ["Kestrel:Limits:RequestHeadersTimeout"] = RequestHeadersTimeout.ToString("c", CultureInfo.InvariantCulture),
-                ["Kestrel:Limits:KeepAliveTimeout"] = KeepAliveTimeout.ToString("c", CultureInfo.InvariantCulture),
+                [$"{Section}:MaxRequestLineSize"] = MaxRequestLineSize.ToString(CultureInfo.InvariantCulture),
+                [$"{Section}:MaxRequestHeadersTotalSize"] = MaxRequestHeadersTotalSize.ToString(CultureInfo.InvariantCulture),
+                [$"{Section}:MaxRequestHeaderCount"] = MaxRequestHeaderCount.ToString(CultureInfo.InvariantCulture),
+                [$"{Section}:RequestHeadersTimeout"] = RequestHeadersTimeout.ToString("c", CultureInfo.InvariantCulture),
+                [$"{Section}:KeepAliveTimeout"] = KeepAliveTimeout.ToString("c", CultureInfo.InvariantCulture),
             },
         });
+        builder.WebHost.ConfigureKestrel((context, kestrel) => context.Configuration.GetSection(Section).Bind(kestrel.Limits));
     }
 }
