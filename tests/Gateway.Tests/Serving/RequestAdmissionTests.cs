@@ -26,6 +26,22 @@ public sealed class RequestAdmissionTests : IDisposable
     }
 
     [Fact]
+    public void TryEnter_AdmittedAndReleased_AllocatesNothing()
+    {
+        // The serving path allocates nothing per request; admission must not be the first thing that does.
+        var admission = Create(limit: 4);
+        admission.TryEnter().Dispose();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            using var ticket = admission.TryEnter();
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Dispose_AdmittedTicket_FreesItsPlace()
     {
         var admission = Create(limit: 1);
