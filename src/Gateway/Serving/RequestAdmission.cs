@@ -41,7 +41,7 @@ internal sealed partial class RequestAdmission
     /// <summary>How many requests are being served now.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
-    /// <summary>The answer for a request turned away; made once, as overload is no time to build strings.</summary>
+    /// <summary>The answer for a request turned away, its reason formatted once rather than per refusal.</summary>
     public IsoFailure Overloaded { get; }
 
     /// <summary>
