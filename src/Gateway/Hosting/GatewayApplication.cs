@@ -24,6 +24,7 @@ public static class GatewayApplication
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [.. commandLine.PassThroughArgs] });
         LoggingDefaults.AddTo(builder.Configuration);
+        RequestLimits.AddTo(builder);
         builder.Configuration.AddInMemoryCollection(commandLine.Values);
         UserPaths.Resolve(builder.Configuration, GatewaySettings.All, Environment.CurrentDirectory);
         var configuration = builder.Configuration;

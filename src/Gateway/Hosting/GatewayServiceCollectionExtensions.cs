@@ -23,6 +23,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<BootPlanCache>();
         services.AddSingleton<ChunkNearCache>();
         services.AddSingleton<ContentRangeCache>();
+        services.AddSingleton<RequestAdmission>();
         services.AddSingleton<IsoEndpoint>();
         return services;
     }
@@ -51,12 +52,21 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
     // The plan refresh keeps a machine's version pin alive, so the maximum age stays well inside a boot session's idle time.
     private static readonly TimeSpan LongestPlanMaxAge = TimeSpan.FromMinutes(1);
 
+    // A bound, not a target: past about this many responses in flight their write buffers alone (320 KiB each) would
+    // outgrow any host, so a larger value means the setting was mistyped or misunderstood.
+    private const int MostConcurrentRequests = 100_000;
+
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
         var failures = new List<string>();
         if (options.MaxRanges is < 1 or > 1000)
         {
             failures.Add($"--max-ranges (Gateway:MaxRanges) must be from 1 to 1000, is {options.MaxRanges}");
+        }
+
+        if (options.MaxConcurrentRequests is < 1 or > MostConcurrentRequests)
+        {
+            failures.Add($"--max-concurrent-requests (Gateway:MaxConcurrentRequests) must be from 1 to {MostConcurrentRequests}, is {options.MaxConcurrentRequests}");
         }
 
         if (options.CacheSize.Bytes < 0)

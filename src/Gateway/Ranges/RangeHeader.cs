@@ -70,12 +70,13 @@ internal static class RangeHeader
     /// Parses a <c>Range</c> field value against a representation of <paramref name="length"/> bytes.
     /// </summary>
     /// <remarks>
-    /// <para>An invalid ranges-specifier (for example <c>bytes=9-5</c>, <c>bytes=</c>, a number that overflows a
-    /// 64-bit integer), another unit, or more than <paramref name="maxRanges"/> range-specs gives
-    /// <see cref="RangeRequestKind.Full"/>: §14.2 lets a server ignore such a field, and §17.15 warns that many
-    /// ranges are a denial-of-service vector.</para>
+    /// <para>An invalid ranges-specifier (for example <c>bytes=9-5</c>, <c>bytes=</c>), another unit, or more than
+    /// <paramref name="maxRanges"/> range-specs gives <see cref="RangeRequestKind.Full"/>: §14.2 lets a server ignore
+    /// such a field, and §17.15 warns that many ranges are a denial-of-service vector.</para>
     /// <para>Unsatisfiable members of a set are dropped (§14.1.1: a set is satisfiable if any member is). A
-    /// last-pos at or past the end, or a suffix longer than the representation, is clamped to it. A
+    /// last-pos at or past the end, or a suffix longer than the representation, is clamped to it (§14.1.2), however
+    /// many digits it has: one past <see cref="long.MaxValue"/> is still "to the end", and a first-pos that large is
+    /// past any end, so unsatisfiable. A
     /// zero-length representation satisfies nothing here, although §14.1.2 counts a non-zero suffix-range as
     /// satisfiable: no §14.4 <c>Content-Range</c> can describe the empty part it would select.</para>
     /// <para>Overlapping and adjacent ranges are coalesced and the result is sorted ascending, as §15.3.7.2
@@ -260,7 +261,8 @@ internal static class RangeHeader
         }
 
         int dash = element.IndexOf('-');
-        if (dash < 0 || !TryParseDigits(element[..dash], out long first))
+        ReadOnlySpan<char> head = dash < 0 ? default : element[..dash];
+        if (dash < 0 || !TryParseDigits(head, out long first))
         {
             return false;
         }
@@ -268,8 +270,9 @@ internal static class RangeHeader
         ReadOnlySpan<char> tail = element[(dash + 1)..];
         long last = long.MaxValue;
 
-        // §14.1.1: an int-range whose last-pos is less than its first-pos is invalid.
-        if (!tail.IsEmpty && (!TryParseDigits(tail, out last) || last < first))
+        // §14.1.1: an int-range whose last-pos is less than its first-pos is invalid. Two positions past
+        // long.MaxValue both saturate, so those are compared by their digits.
+        if (!tail.IsEmpty && (!TryParseDigits(tail, out last) || last < first || (first == long.MaxValue && IsLess(tail, head))))
         {
             return false;
         }
@@ -278,7 +281,9 @@ internal static class RangeHeader
         return true;
     }
 
-    // 1*DIGIT; a value that overflows a long cannot describe a real offset and makes the field invalid.
+    // 1*DIGIT. §14.1.2 gives a meaning to positions of any size ("greater than or equal to the current length"), so
+    // a value past long.MaxValue saturates to it: no representation is that long, which clamps a last-pos or a
+    // suffix-length to the end and leaves a first-pos unsatisfiable, as the RFC asks of any number that large.
     private static bool TryParseDigits(ReadOnlySpan<char> digits, out long value)
     {
         value = 0;
@@ -290,15 +295,23 @@ internal static class RangeHeader
         foreach (char c in digits)
         {
             int digit = c - '0';
-            if ((uint)digit > 9 || value > (long.MaxValue - digit) / 10)
+            if ((uint)digit > 9)
             {
                 return false;
             }
 
-            value = (value * 10) + digit;
+            value = value > (long.MaxValue - digit) / 10 ? long.MaxValue : (value * 10) + digit;
         }
 
         return true;
+    }
+
+    // Whether the decimal digits a stand for a smaller number than b, for numbers too large for a long.
+    private static bool IsLess(ReadOnlySpan<char> a, ReadOnlySpan<char> b)
+    {
+        a = a.TrimStart('0');
+        b = b.TrimStart('0');
+        return a.Length != b.Length ? a.Length < b.Length : a.SequenceCompareTo(b) < 0;
     }
 
     private enum Step

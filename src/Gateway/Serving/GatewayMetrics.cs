@@ -12,6 +12,7 @@ internal sealed class GatewayMetrics
     private static readonly object BoxedOk = StatusCodes.Status200OK;
     private static readonly object BoxedPartialContent = StatusCodes.Status206PartialContent;
     private static readonly object BoxedNotModified = StatusCodes.Status304NotModified;
+    private static readonly object BoxedServiceUnavailable = StatusCodes.Status503ServiceUnavailable;
     private static readonly KeyValuePair<string, object?> HitTag = new("isocluster.cache.result", "hit");
     private static readonly KeyValuePair<string, object?> MissTag = new("isocluster.cache.result", "miss");
     private static readonly KeyValuePair<string, object?> CoalescedTag = new("isocluster.cache.result", "coalesced");
@@ -22,6 +23,7 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _planCacheReads;
     private readonly Counter<long> _clusterRetries;
     private readonly Counter<long> _clusterFailures;
+    private readonly Counter<long> _rejected;
 
     public GatewayMetrics(IMeterFactory meterFactory)
     {
@@ -43,6 +45,10 @@ internal sealed class GatewayMetrics
             "isocluster.gateway.cluster_failures",
             "{read}",
             "Grain reads that ran out of attempts or time, by read and whether the last attempt timed out.");
+        _rejected = meter.CreateCounter<long>(
+            "isocluster.gateway.requests_rejected",
+            "{request}",
+            "ISO requests turned away with 503 because --max-concurrent-requests were already in flight.");
     }
 
     public void RequestServed(int statusCode)
@@ -53,10 +59,19 @@ internal sealed class GatewayMetrics
             StatusCodes.Status200OK => BoxedOk,
             StatusCodes.Status206PartialContent => BoxedPartialContent,
             StatusCodes.Status304NotModified => BoxedNotModified,
+
+            // Overload answers many requests with 503 at once: no garbage then either.
+            StatusCodes.Status503ServiceUnavailable => BoxedServiceUnavailable,
             _ => statusCode,
         };
         _requests.Add(1, new KeyValuePair<string, object?>("http.response.status_code", boxed));
     }
+
+    /// <summary>A request turned away by <see cref="RequestAdmission"/>; its 503 is counted by <see cref="RequestServed"/> too.</summary>
+    public void RequestRejected() => _rejected.Add(1);
+
+    public void ObserveInFlight(RequestAdmission admission) =>
+        _meter.CreateObservableGauge("isocluster.gateway.requests_in_flight", () => admission.InFlight, "{request}", "ISO requests being served now.");
 
     public void NearCacheHit() => _nearCacheReads.Add(1, HitTag);
 

@@ -21,6 +21,14 @@ public sealed class GatewayOptions
     public int MaxRanges { get; set; } = 16;
 
     /// <summary>
+    /// The most <c>/iso/</c> requests this gateway serves at once (<c>--max-concurrent-requests</c>); one more gets an
+    /// immediate 503 with <c>Retry-After</c>, never a queue. A BMC keeps one read outstanding, so this is roughly how
+    /// many booting machines one gateway carries; it bounds the memory of responses in flight (each holds at most
+    /// Kestrel's write buffer, 320 KiB, usually one 64 KiB read). Health endpoints are not counted. Default: 2048.
+    /// </summary>
+    public int MaxConcurrentRequests { get; set; } = 2048;
+
+    /// <summary>
     /// Bytes of whole chunks this gateway keeps (<c>--gateway-cache-size</c>), least recently read dropped first; 0 keeps
     /// none (concurrent reads of a chunk still share one fetch). Default: 256 MiB.
     /// </summary>

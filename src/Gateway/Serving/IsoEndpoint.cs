@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using IsoCluster.Gateway.Caching;
 using IsoCluster.Gateway.Ranges;
 using IsoCluster.Grains.Machines;
@@ -14,6 +13,7 @@ namespace IsoCluster.Gateway.Serving;
 /// </summary>
 /// <remarks>
 /// The request pipeline, top to bottom:
+/// 0. Admission: past <see cref="GatewayOptions.MaxConcurrentRequests"/> in flight, an immediate 503 with Retry-After.
 /// 1. Method and path: 405 for other methods, 404 for other path shapes or names not ending in .iso, 400 for a bad MAC.
 /// 2. Boot plan from the machine's grain, through <see cref="BootPlanCache"/> (a young plan needs no grain call):
 ///    source ISO and kernel parameters (404/400/403/503/500).
@@ -33,6 +33,7 @@ internal sealed partial class IsoEndpoint
     private readonly BootPlanCache _plans;
     private readonly ChunkNearCache _chunks;
     private readonly ContentRangeCache _contentRanges;
+    private readonly RequestAdmission _admission;
     private readonly ClusterCallPolicy _calls;
     private readonly IGrainFactory _grains;
     private readonly GatewayOptions _options;
@@ -43,6 +44,7 @@ internal sealed partial class IsoEndpoint
         BootPlanCache plans,
         ChunkNearCache chunks,
         ContentRangeCache contentRanges,
+        RequestAdmission admission,
         ClusterCallPolicy calls,
         IGrainFactory grains,
         IOptions<GatewayOptions> options,
@@ -52,6 +54,7 @@ internal sealed partial class IsoEndpoint
         _plans = plans;
         _chunks = chunks;
         _contentRanges = contentRanges;
+        _admission = admission;
         _calls = calls;
         _grains = grains;
         _options = options.Value;
@@ -69,11 +72,19 @@ internal sealed partial class IsoEndpoint
         var response = context.Response;
         var aborted = context.RequestAborted;
 
+        // 0. Admission, released when this method returns: the response is complete (or abandoned) by then.
+        using var admitted = _admission.TryEnter();
+        if (!admitted.Admitted)
+        {
+            await WriteErrorAsync(context, _admission.Overloaded);
+            return;
+        }
+
         // 1. Method and path, read from the path's text: no strings are made for its parts.
-        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+        if (!IsGet(request.Method) && !IsHead(request.Method))
         {
             response.Headers.Allow = "GET, HEAD";
-            await WriteErrorAsync(context, new IsoFailure(StatusCodes.Status405MethodNotAllowed, $"{request.Method} is not allowed; use GET or HEAD"));
+            await WriteErrorAsync(context, IsoFailure.MethodNotAllowed(request.Method));
             return;
         }
 
@@ -81,7 +92,7 @@ internal sealed partial class IsoEndpoint
         var separator = path.Length > 1 ? path[1..].IndexOf('/') + 1 : 0;
         if (separator <= 1 || path[0] != '/' || path[(separator + 1)..].Contains('/'))
         {
-            await WriteErrorAsync(context, new IsoFailure(StatusCodes.Status404NotFound, "not an ISO path: use /iso/<MAC>/<name>.iso"));
+            await WriteErrorAsync(context, IsoFailure.NotAnIsoPath());
             return;
         }
 
@@ -89,13 +100,13 @@ internal sealed partial class IsoEndpoint
         var file = path[(separator + 1)..];
         if (!file.EndsWith(".iso", StringComparison.OrdinalIgnoreCase))
         {
-            await WriteErrorAsync(context, new IsoFailure(StatusCodes.Status404NotFound, $"'{file}' is not an ISO: the path must end in .iso"));
+            await WriteErrorAsync(context, IsoFailure.NotAnIso(file));
             return;
         }
 
         if (!MacAddress.TryParse(mac, out var machine, out var macError))
         {
-            await WriteErrorAsync(context, IsoFailure.BadMac(macError ?? $"'{mac}' is not a MAC address"));
+            await WriteErrorAsync(context, IsoFailure.BadMac(macError));
             return;
         }
 
@@ -117,7 +128,7 @@ internal sealed partial class IsoEndpoint
                 var refused = lookup.Refused!;
                 var failure = refused.Status == BootPlanStatus.UpstreamFailed
                     ? IsoFailure.From(refused.UpstreamStatus, refused.Reason)
-                    : IsoFailure.From(refused.Status, refused.Reason);
+                    : IsoFailure.From(refused.Status, refused.Reason, machine.ToString());
                 await FailAsync(context, machine.ToString(), refused.Plan?.Source, failure);
                 return;
             }
@@ -176,7 +187,7 @@ internal sealed partial class IsoEndpoint
 
         if (preconditions.Outcome == PreconditionOutcome.PreconditionFailed)
         {
-            await WriteErrorAsync(context, new IsoFailure(StatusCodes.Status412PreconditionFailed, "a precondition (If-Match or If-Unmodified-Since) failed"));
+            await WriteErrorAsync(context, IsoFailure.PreconditionFailed());
             return;
         }
 
@@ -187,7 +198,7 @@ internal sealed partial class IsoEndpoint
         if (ranges.Kind == RangeRequestKind.Unsatisfiable)
         {
             headers.ContentRange = ByteRange.UnsatisfiedContentRange(version.Length);
-            await WriteErrorAsync(context, new IsoFailure(StatusCodes.Status416RangeNotSatisfiable, $"no requested range is within the {version.Length}-byte ISO"));
+            await WriteErrorAsync(context, IsoFailure.RangeNotSatisfiable(version.Length));
             return;
         }
 
@@ -218,7 +229,7 @@ internal sealed partial class IsoEndpoint
             response.ContentLength = multipart.ContentLength;
         }
 
-        if (HttpMethods.IsHead(request.Method) || version.Length == 0)
+        if (IsHead(request.Method) || version.Length == 0)
         {
             _metrics.RequestServed(response.StatusCode);
             return;
@@ -322,18 +333,14 @@ internal sealed partial class IsoEndpoint
 
     private async Task FailAsync(HttpContext context, string mac, IsoSource? source, IsoFailure failure)
     {
+        // The log line carries the detail (a Hardware file's path, an upstream's own error) that the client's reason leaves out.
         if (failure.IsServerSide)
         {
-            LogBootFailed(_logger, mac, source?.DisplayUrl, failure.StatusCode, failure.Reason);
+            LogBootFailed(_logger, mac, source?.DisplayUrl, failure.StatusCode, failure.LogText);
         }
         else
         {
-            LogRequestRefused(_logger, mac, source?.DisplayUrl, failure.StatusCode, failure.Reason);
-        }
-
-        if (failure.StatusCode == StatusCodes.Status503ServiceUnavailable)
-        {
-            context.Response.Headers.RetryAfter = "2";
+            LogRequestRefused(_logger, mac, source?.DisplayUrl, failure.StatusCode, failure.LogText);
         }
 
         await WriteErrorAsync(context, failure);
@@ -347,9 +354,14 @@ internal sealed partial class IsoEndpoint
         response.ContentType = "text/plain; charset=utf-8";
         response.Headers.ETag = default;
         response.Headers.LastModified = default;
-        var body = Encoding.UTF8.GetBytes(failure.Reason + "\n");
+        if (failure.RetryAfter is { } retryAfter)
+        {
+            response.Headers.RetryAfter = retryAfter;
+        }
+
+        var body = failure.ToBody();
         response.ContentLength = body.Length;
-        if (HttpMethods.IsHead(context.Request.Method))
+        if (IsHead(context.Request.Method))
         {
             return;
         }
@@ -363,6 +375,14 @@ internal sealed partial class IsoEndpoint
             // The client left; nothing to tell it.
         }
     }
+
+    // RFC 9110 §9.1: methods are case-sensitive, and Kestrel frames the response by the exact method: "head" is not HEAD
+    // and its response must carry the body. HttpMethods.IsGet/IsHead ignore case, so a "head" request got HEAD's empty
+    // body under a full Content-Length, which Kestrel turned into a 500 (found by the fuzz test). Kestrel interns the
+    // known methods, so the reference check inside string.Equals usually decides.
+    private static bool IsGet(string method) => string.Equals(method, HttpMethods.Get, StringComparison.Ordinal);
+
+    private static bool IsHead(string method) => string.Equals(method, HttpMethods.Head, StringComparison.Ordinal);
 
     [LoggerMessage(EventId = 3000, Level = LogLevel.Error, Message = "Boot request for {Mac} failed with {StatusCode} (source {SourceUrl}): {Reason}")]
     private static partial void LogBootFailed(ILogger logger, string mac, string? sourceUrl, int statusCode, string reason);

@@ -53,6 +53,7 @@ public sealed class RangeSemanticsTests(BootIsoFixture fixture)
     [InlineData("bytes=99999999-99999999")]
     [InlineData("bytes=-0")]
     [InlineData("bytes={len}-, 99999999-")]
+    [InlineData("bytes=99999999999999999999-")] // past long.MaxValue: past any end
     public async Task Get_NoSatisfiableRange_Returns416WithUnsatisfiedContentRange(string range)
     {
         // RFC 9110 §14.1.1: first-pos at or past the length is unsatisfiable, as is a zero suffix; §15.5.17: 416
@@ -68,7 +69,6 @@ public sealed class RangeSemanticsTests(BootIsoFixture fixture)
     [InlineData("bytes=")]
     [InlineData("bytes=abc-def")]
     [InlineData("items=0-99")]
-    [InlineData("bytes=99999999999999999999-")]
     public async Task Get_InvalidRangeHeader_IgnoredWith200Full(string range)
     {
         // RFC 9110 §14.2: a server MAY ignore a Range field it cannot parse, or in an unknown unit, and send 200.
@@ -77,6 +77,22 @@ public sealed class RangeSemanticsTests(BootIsoFixture fixture)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         IsoResponses.AssertFramed(response);
         Assert.Equal(-1, ReferencePatch.FirstDifference(await response.Content.ReadAsByteArrayAsync(), fixture.Reference(Mac)));
+    }
+
+    [Theory]
+    [InlineData("bytes=0-99999999999999999999", 0)]
+    [InlineData("bytes=1048576-99999999999999999999", 1048576)]
+    [InlineData("bytes=-99999999999999999999", 0)]
+    public async Task Get_LastPosOrSuffixPastLongMaxValue_Returns206ToTheEnd(string range, long first)
+    {
+        // RFC 9110 §14.1.2: a last-pos at or past the end, or a suffix longer than the representation, however many
+        // digits it has, means "to the end": 206 of the remainder, not an ignored field.
+        using var response = await IsoResponses.GetRangeAsync(Client, GatewayInstance.IsoPath(Mac), range);
+
+        Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+        IsoResponses.AssertFramed(response);
+        Assert.Equal($"bytes {first}-{Length - 1}/{Length}", response.Content.Headers.ContentRange?.ToString());
+        Assert.Equal(-1, ReferencePatch.FirstDifference(await response.Content.ReadAsByteArrayAsync(), fixture.Reference(Mac).AsSpan((int)first)));
     }
 
     [Fact]

@@ -69,6 +69,9 @@ public sealed class GatewaySettingsTests
     [InlineData("--extra-kernel-args", "k=$x", "--extra-kernel-args")]
     [InlineData("--hardware-file", "/nonexistent/hardware.yaml", "--hardware-file")]
     [InlineData("--iso-patch-magic-string", "abcabcabcabcabcabc", "--iso-patch-magic-string")]
+    [InlineData("--max-concurrent-requests", "0", "--max-concurrent-requests")]
+    [InlineData("--max-concurrent-requests", "1000000", "--max-concurrent-requests")]
+    [InlineData("--max-concurrent-requests", "lots", "--max-concurrent-requests")]
     public async Task Start_InvalidSetting_FailsNamingTheFlag(string flag, string value, string named)
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() => GatewayInstance.StartAsync([flag, value]));

@@ -29,6 +29,28 @@ public sealed class RequestValidationTests(BootIsoFixture fixture)
     }
 
     [Theory]
+    [InlineData("get")]
+    [InlineData("head")]
+    [InlineData("Get")]
+    public async Task Request_MethodInOtherCase_Returns405WithAllow(string method)
+    {
+        // RFC 9110 §9.1: methods are case-sensitive, so "head" is not HEAD and its response carries a body. The fuzz test
+        // found "head" answered as HEAD (no body under a full Content-Length), which Kestrel turned into a 500.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var connection = await RawHttpConnection.OpenAsync(fixture.Gateway.BaseAddress, timeout.Token);
+        var host = $"{fixture.Gateway.BaseAddress.Host}:{fixture.Gateway.BaseAddress.Port}";
+        await connection.SendAsync(System.Text.Encoding.ASCII.GetBytes($"{method} /{GatewayInstance.IsoPath(TestMachines.Mac1)} HTTP/1.1\r\nHost: {host}\r\n\r\n"), timeout.Token);
+
+        var response = await connection.ReadResponseAsync(head: false, timeout.Token);
+
+        Assert.NotNull(response);
+        Assert.Null(response.Problem);
+        Assert.Equal(405, response.StatusCode);
+        Assert.Equal("GET, HEAD", response.Header("Allow"));
+        Assert.Contains(method, System.Text.Encoding.UTF8.GetString(response.Body), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("not-a-mac")]
     [InlineData("b4:96:91:6e:2c")]
     [InlineData("b4:96:91:6e:2c:10:00")]
@@ -68,11 +90,30 @@ public sealed class RequestValidationTests(BootIsoFixture fixture)
     }
 
     [Fact]
-    public async Task Get_MacWithoutHardware_Returns404NamingMac()
+    public async Task Get_MacWithoutHardware_Returns404NamingMacAndNothingOfTheServer()
     {
+        // The issue: the reason once quoted the Hardware file's path. The client learns only that the MAC has no
+        // Hardware; the path is the log line's business.
+        var mark = fixture.Gateway.Log.Mark();
+
         using var response = await Client.GetAsync(GatewayInstance.IsoPath(TestMachines.UnknownMac));
 
-        await IsoResponses.AssertOneLineErrorAsync(response, HttpStatusCode.NotFound, TestMachines.UnknownMac);
+        var reason = await IsoResponses.AssertOneLineErrorAsync(response, HttpStatusCode.NotFound, "no Hardware for this MAC", TestMachines.UnknownMac);
+        Assert.DoesNotContain(fixture.ScratchDirectory, reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(".yaml", reason, StringComparison.Ordinal);
+        Assert.Contains(fixture.Gateway.Log.LinesSince(mark), line => line.Message.Contains(TestMachines.UnknownMac, StringComparison.Ordinal) && line.Message.Contains(fixture.ScratchDirectory, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("hook%0Aevil.img")]
+    [InlineData("hook%0D%0AX-Injected:%20yes.img")]
+    public async Task Get_NameWithLineBreaks_ReasonStaysOneLine(string name)
+    {
+        // A decoded path may hold CR or LF; the reason quotes it with them replaced, so it stays one line.
+        using var response = await Client.GetAsync(GatewayInstance.IsoPath(TestMachines.Mac1, name));
+
+        await IsoResponses.AssertOneLineErrorAsync(response, HttpStatusCode.NotFound, "not an ISO");
+        Assert.False(response.Headers.Contains("X-Injected"));
     }
 
     [Theory]

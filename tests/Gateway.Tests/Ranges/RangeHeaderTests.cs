@@ -99,17 +99,61 @@ public sealed class RangeHeaderTests
         Assert.Equal(expected, Describe(RangeHeader.Parse(header, 10, Cap)));
     }
 
-    // RFC 9110 §14.1.1: a number that cannot be represented is not a valid position, so the field is ignored.
+    // RFC 9110 §14.1.2: a last-pos "greater than or equal to the current length" means to the end, and a suffix-length
+    // "greater than the length" means the whole representation, however many digits either has.
     [Theory]
-    [InlineData("bytes=9223372036854775808-")] // long.MaxValue + 1
+    [InlineData("bytes=0-9223372036854775808", "0-9")] // long.MaxValue + 1
+    [InlineData("bytes=0-99999999999999999999", "0-9")]
+    [InlineData("bytes=5-99999999999999999999999999999999", "5-9")]
+    [InlineData("bytes=9223372036854775807-99999999999999999999", "416")] // first-pos still past the end
+    [InlineData("bytes=-9223372036854775808", "0-9")]
+    [InlineData("bytes=-99999999999999999999", "0-9")]
+    [InlineData("bytes=-99999999999999999999999999999999", "0-9")]
+    [InlineData("bytes=0-1,-99999999999999999999", "0-9")]
+    public void Parse_OverflowingLastPosOrSuffix_ClampedToTheEnd(string header, string expected)
+    {
+        Assert.Equal(expected, Describe(RangeHeader.Parse(header, 10, Cap)));
+    }
+
+    // RFC 9110 §14.1.1: a first-pos past long.MaxValue is past the end of any representation: unsatisfiable (416),
+    // not invalid.
+    [Theory]
+    [InlineData("bytes=9223372036854775808-")]
     [InlineData("bytes=99999999999999999999-")]
-    [InlineData("bytes=0-9223372036854775808")]
-    [InlineData("bytes=0-99999999999999999999")]
-    [InlineData("bytes=-9223372036854775808")]
-    [InlineData("bytes=-99999999999999999999999999999999")]
-    public void Parse_OverflowingDigits_Full(string header)
+    [InlineData("bytes=99999999999999999999-99999999999999999999")]
+    [InlineData("bytes=99999999999999999999-999999999999999999999")]
+    [InlineData("bytes=00000000000000000000099999999999999999999-99999999999999999999")] // leading zeros do not count
+    public void Parse_OverflowingFirstPos_Unsatisfiable(string header)
+    {
+        Assert.Equal("416", Describe(RangeHeader.Parse(header, 10, Cap)));
+        Assert.Equal("416", Describe(RangeHeader.Parse(header, long.MaxValue, Cap)));
+    }
+
+    // RFC 9110 §14.1.2: an overflowing first-pos in a set is an unsatisfiable member, dropped like any other.
+    [Theory]
+    [InlineData("bytes=99999999999999999999-,0-1", "0-1")]
+    [InlineData("bytes=-2,99999999999999999999-", "8-9")]
+    public void Parse_OverflowingFirstPosAmongOthers_Dropped(string header, string expected)
+    {
+        Assert.Equal(expected, Describe(RangeHeader.Parse(header, 10, Cap)));
+    }
+
+    // RFC 9110 §14.1.1: last-pos less than first-pos is invalid (ignored, 200) even when both are past long.MaxValue.
+    [Theory]
+    [InlineData("bytes=99999999999999999999-99999999999999999998")]
+    [InlineData("bytes=99999999999999999999-9999999999999999999")]
+    [InlineData("bytes=99999999999999999999-5")]
+    [InlineData("bytes=9223372036854775808-9223372036854775807")]
+    public void Parse_OverflowingPositionsReversed_Full(string header)
     {
         Assert.Equal("full", Describe(RangeHeader.Parse(header, 10, Cap)));
+    }
+
+    [Fact]
+    public void Parse_ThousandDigitLastPos_ClampedToTheEnd()
+    {
+        // RFC 9110 §14.1.2 sets no limit on the digits; the parser saturates rather than failing or looping long.
+        Assert.Equal("3-9", Describe(RangeHeader.Parse("bytes=3-" + new string('9', 1000), 10, Cap)));
     }
 
     // RFC 9110 §5.5 (no surrounding whitespace in a field value) and §5.6.1 (OWS around commas, empty elements).

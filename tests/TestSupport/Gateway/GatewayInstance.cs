@@ -43,6 +43,9 @@ public sealed class GatewayInstance : IAsyncDisposable
     /// <summary>A client for the gateway; it never decompresses nor follows redirects, so tests see the wire.</summary>
     public HttpClient Client { get; }
 
+    /// <summary>The gateway's services, for tests that check how it was configured.</summary>
+    public IServiceProvider Services => _app.Services;
+
     /// <summary>What the gateway and its embedded silo logged.</summary>
     public CapturedLog Log { get; }
 
