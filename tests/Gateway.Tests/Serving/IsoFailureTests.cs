@@ -12,7 +12,21 @@ public sealed class IsoFailureTests
     private const string ServerPath = "/srv/isocluster/secret-dir/hardware.yaml";
     private const string ExceptionText = "System.IO.IOException: Connection reset by peer (10.1.2.3:443)";
 
-    public static TheoryData<UpstreamStatus> UpstreamFailures => new(Enum.GetValues<UpstreamStatus>().Where(s => s != UpstreamStatus.Ok));
+    // AddressRefused is the client's request refused (403), not an upstream failure: tested on its own below.
+    public static TheoryData<UpstreamStatus> UpstreamFailures =>
+        new(Enum.GetValues<UpstreamStatus>().Where(s => s is not UpstreamStatus.Ok and not UpstreamStatus.AddressRefused));
+
+    [Fact]
+    public void From_AddressRefused_403WithTheGuardsOneLineReason()
+    {
+        var detail = "'localhost' resolves to a loopback address, which a client's sourceISO may reach only if --iso-source-allow-address allows it";
+
+        var failure = IsoFailure.From(UpstreamStatus.AddressRefused, detail);
+
+        Assert.Equal(403, failure.StatusCode);
+        Assert.Equal($"sourceISO is not allowed: {detail}", failure.Reason);
+        Assert.False(failure.IsServerSide);
+    }
 
     [Fact]
     public void From_HardwareNotFound_404SayingNoHardwareWithoutThePath()
