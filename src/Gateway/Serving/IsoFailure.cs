@@ -31,6 +31,7 @@ internal readonly record struct IsoFailure(int StatusCode, string Reason)
         UpstreamStatus.VersionChanged => new(
             StatusCodes.Status503ServiceUnavailable,
             $"the upstream ISO changed during this boot ({reason}); retry and the boot restarts on the new version"),
+        UpstreamStatus.Busy => new(StatusCodes.Status503ServiceUnavailable, $"upstream busy: {reason}; retry shortly"),
         _ => new(StatusCodes.Status502BadGateway, $"upstream: {reason ?? status.ToString()}"),
     };
 

@@ -20,4 +20,10 @@ public enum UpstreamStatus
 
     /// <summary>The upstream ISO changed since its version was read; the version must be read again.</summary>
     VersionChanged = 5,
+
+    /// <summary>
+    /// This silo's fetches from the upstream server were all taken and its queue full, or no fetch slot came free within
+    /// the retry deadline: the cluster is busy, not the upstream broken. Try again shortly.
+    /// </summary>
+    Busy = 6,
 }
