@@ -9,13 +9,22 @@ namespace IsoCluster.EndToEnd.Tests.Faults;
 /// <param name="Probe">What was asked for.</param>
 /// <param name="Status">The status, or 0 when the connection ended short of the promised body.</param>
 /// <param name="ETag">The response's ETag.</param>
-/// <param name="Version">For a 206: which version's bytes the body is (an index into the reader's versions), or -1 for none.</param>
+/// <param name="Versions">
+/// For a 206: which versions' bytes the body is, one bit per index into the reader's versions (a range may read the same
+/// in two versions); 0 for none: wrong bytes.
+/// </param>
 /// <param name="Detail">For a failure: the one-line reason, or what broke.</param>
 /// <param name="Elapsed">From sending the request to the whole body or the failure.</param>
 /// <param name="RetryAfter">The response's Retry-After, if any.</param>
-public sealed record FaultRead(RangeProbe Probe, int Status, string? ETag, int Version, string Detail, TimeSpan Elapsed, string? RetryAfter = null)
+public sealed record FaultRead(RangeProbe Probe, int Status, string? ETag, int Versions, string Detail, TimeSpan Elapsed, string? RetryAfter = null)
 {
-    public override string ToString() => $"{Probe}: {(Status == 0 ? "cut short" : Status)} {(Version >= 0 ? $"v{Version + 1}" : "")} {Detail} ({Elapsed.TotalMilliseconds:0} ms)".TrimEnd();
+    /// <summary>Whether the body is version <paramref name="index"/>'s bytes.</summary>
+    public bool Is(int index) => (Versions & (1 << index)) != 0;
+
+    /// <summary>Whether the body is version <paramref name="index"/>'s bytes and no other's.</summary>
+    public bool IsOnly(int index) => Versions == 1 << index;
+
+    public override string ToString() => $"{Probe}: {(Status == 0 ? "cut short" : Status)} {(Versions != 0 ? $"versions {Versions:b}" : "")} {Detail} ({Elapsed.TotalMilliseconds:0} ms)".TrimEnd();
 }
 
 /// <summary>
@@ -28,7 +37,7 @@ public sealed class BootReader(HttpClient client, string path, params byte[][] v
 {
     private readonly List<FaultRead> _reads = [];
     private readonly Dictionary<string, int> _etagVersions = new(StringComparer.Ordinal);
-    private int? _bootVersion;
+    private int _bootVersions = -1;
 
     /// <summary>Every read so far, in order.</summary>
     public IReadOnlyList<FaultRead> Reads => _reads;
@@ -66,13 +75,13 @@ public sealed class BootReader(HttpClient client, string path, params byte[][] v
             var body = await response.Content.ReadAsByteArrayAsync();
             var etag = response.Headers.ETag?.ToString();
             read = response.StatusCode == HttpStatusCode.PartialContent
-                ? new FaultRead(probe, 206, etag, VersionOf(response, body, probe), "", clock.Elapsed)
-                : new FaultRead(probe, (int)response.StatusCode, etag, -1, Encoding.UTF8.GetString(body).TrimEnd('\n'), clock.Elapsed, response.Headers.RetryAfter?.ToString());
+                ? new FaultRead(probe, 206, etag, VersionsOf(response, body, probe), "", clock.Elapsed)
+                : new FaultRead(probe, (int)response.StatusCode, etag, 0, Encoding.UTF8.GetString(body).TrimEnd('\n'), clock.Elapsed, response.Headers.RetryAfter?.ToString());
         }
         catch (HttpRequestException ex)
         {
             // Headers were out when the gateway met a failure it could not hide: the connection ends short.
-            read = new FaultRead(probe, 0, null, -1, ex.Message, clock.Elapsed);
+            read = new FaultRead(probe, 0, null, 0, ex.Message, clock.Elapsed);
         }
 
         Tally(read);
@@ -82,8 +91,9 @@ public sealed class BootReader(HttpClient client, string path, params byte[][] v
     /// <summary>Every read, one per line, for assertion messages.</summary>
     public string Describe() => $"{StatusSummary}; wrong bytes {WrongBytes}, mixed {MixedVersions}\n" + string.Join('\n', _reads);
 
-    private int VersionOf(HttpResponseMessage response, byte[] body, RangeProbe probe)
+    private int VersionsOf(HttpResponseMessage response, byte[] body, RangeProbe probe)
     {
+        var matches = 0;
         for (var v = 0; v < versions.Length; v++)
         {
             var version = versions[v];
@@ -91,44 +101,48 @@ public sealed class BootReader(HttpClient client, string path, params byte[][] v
                 && body.Length == probe.Length
                 && body.AsSpan().SequenceEqual(version.AsSpan((int)probe.Start, (int)probe.Length)))
             {
-                return v;
+                matches |= 1 << v;
             }
         }
 
-        return -1;
+        return matches;
     }
 
+    // A boot (and an ETag) must be explainable by one version: the versions every one of its bodies could be.
     private void Tally(FaultRead read)
     {
         _reads.Add(read);
         if (read.Status == 206)
         {
-            if (read.Version < 0)
+            if (read.Versions == 0)
             {
                 WrongBytes++;
                 return;
             }
 
-            if (_bootVersion is int boot && boot != read.Version)
+            _bootVersions &= read.Versions;
+            if (_bootVersions == 0)
             {
                 MixedVersions++;
+                _bootVersions = read.Versions;
             }
 
-            if (read.ETag is { } etag && _etagVersions.TryGetValue(etag, out var tagged) && tagged != read.Version)
+            if (read.ETag is { } etag)
             {
-                MixedVersions++;
-            }
+                var tagged = _etagVersions.TryGetValue(etag, out var seen) ? seen & read.Versions : read.Versions;
+                if (tagged == 0)
+                {
+                    MixedVersions++;
+                    tagged = read.Versions;
+                }
 
-            _bootVersion = read.Version;
-            if (read.ETag is not null)
-            {
-                _etagVersions[read.ETag] = read.Version;
+                _etagVersions[etag] = tagged;
             }
         }
         else if (read.Status == 0 || (read.Status == 503 && read.Detail.Contains("changed", StringComparison.Ordinal)))
         {
             // The gateway ended the boot: the next read may start a new one on another version.
-            _bootVersion = null;
+            _bootVersions = -1;
         }
     }
 }
