@@ -207,12 +207,34 @@ public sealed class FaultyOrigin : IAsyncDisposable
         var range = request.Headers.Range.ToString() is { Length: > 0 } r ? r : null;
         OriginFault? fault = null;
         var status = 0;
+        var recorded = 0;
         var inFlight = Interlocked.Increment(ref _inFlight);
         for (var most = Volatile.Read(ref _mostInFlight); inFlight > most; most = Volatile.Read(ref _mostInFlight))
         {
             Interlocked.CompareExchange(ref _mostInFlight, inFlight, most);
         }
 
+        // Recorded as the response starts, before any body byte reaches the client, so a test that has its answer can
+        // count the request; one that never starts (a stall before the headers) is recorded when it ends.
+        void Record(int answered)
+        {
+            if (Interlocked.Exchange(ref recorded, 1) == 0)
+            {
+                _requests.Enqueue(new OriginRequest(
+                    name,
+                    range,
+                    request.Headers.IfMatch.ToString() is { Length: > 0 } ifMatch ? ifMatch : null,
+                    request.Headers.IfUnmodifiedSince.ToString() is { Length: > 0 } since ? since : null,
+                    answered,
+                    fault));
+            }
+        }
+
+        response.OnStarting(() =>
+        {
+            Record(response.StatusCode);
+            return Task.CompletedTask;
+        });
         try
         {
             if (!_files.TryGetValue(name, out var file))
@@ -228,13 +250,7 @@ public sealed class FaultyOrigin : IAsyncDisposable
         finally
         {
             Interlocked.Decrement(ref _inFlight);
-            _requests.Enqueue(new OriginRequest(
-                name,
-                range,
-                request.Headers.IfMatch.ToString() is { Length: > 0 } ifMatch ? ifMatch : null,
-                request.Headers.IfUnmodifiedSince.ToString() is { Length: > 0 } since ? since : null,
-                status,
-                fault));
+            Record(status);
         }
     }
 
