@@ -47,12 +47,18 @@ public readonly record struct UpstreamRead(UpstreamStatus Status, string? Reason
 /// <remarks>
 /// Every HTTP fetch (a version probe, a chunk) is idempotent and is retried on transient failures with exponential
 /// backoff and jitter until <see cref="UpstreamOptions.RetryDeadline"/> (DESIGN invariant 8), each attempt watched by an
-/// <see cref="UpstreamWatchdog"/> and holding one of the server's <see cref="UpstreamFetchSlots"/>. The retry is Polly.Core's
-/// retry strategy (already in the silo through Orleans, and kept up by the .NET team's resilience work): its jittered
-/// exponential backoff, attempt counting and time source are what a hand-written loop would have to get right again. A
-/// fetch runs once per chunk per version cluster-wide, so the pipeline's few hundred bytes per fetch do not matter here,
-/// unlike in the gateway's per-request <c>ClusterCallPolicy</c>. Polly's timeout strategy is not used: it bounds a whole
-/// attempt, and a stalled attempt has to be told apart from a slow one (see <see cref="UpstreamWatchdog"/>).
+/// <see cref="UpstreamWatchdog"/> and holding one of the server's <see cref="UpstreamFetchSlots"/>.
+/// <para>
+/// The retry is Polly.Core's retry strategy, a well-kept library (Polly v8 was built with the .NET team and underlies
+/// Microsoft.Extensions.Resilience) that Orleans already brings into the silo: its jittered exponential backoff,
+/// attempt counting and time source are what a hand-written loop would have to get right again, and a fetch runs once
+/// per chunk per version cluster-wide, so its few allocations per fetch do not matter here as they did for the
+/// gateway's per-request <c>ClusterCallPolicy</c>. Microsoft.Extensions.Http.Resilience does not fit: its handler
+/// retries a message when the response headers are in, and most of what goes wrong here comes later (a reset or
+/// short body, a stall mid-body, validators that show another version), while redirects are followed by hand, one
+/// message per hop. Polly's timeout strategy is not used either: it bounds a whole attempt, and a stalled attempt has
+/// to be told apart from a slow one (see <see cref="UpstreamWatchdog"/>).
+/// </para>
 /// </remarks>
 public sealed partial class UpstreamClient : IDisposable
 {
@@ -222,7 +228,7 @@ public sealed partial class UpstreamClient : IDisposable
             }
             catch (HttpRequestException ex)
             {
-                return (null, new(UpstreamStatus.Unreachable, $"{url.GetLeftPart(UriPartial.Authority)}: {ex.Message}", UpstreamResponseCheck.IsTransient(ex)));
+                return (null, new(UpstreamStatus.Unreachable, $"{UpstreamFetchSlots.ServerOf(url)}: {ex.Message}", UpstreamResponseCheck.IsTransient(ex)));
             }
 
             watchdog.Progress();

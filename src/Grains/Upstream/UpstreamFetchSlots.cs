@@ -33,11 +33,21 @@ internal sealed class UpstreamFetchSlots : IDisposable
             }));
     }
 
-    /// <summary>The server a source's fetches count against: the scheme, host and port of its URL.</summary>
+    /// <summary>
+    /// The server a source's fetches count against: the scheme, host and port of its URL, without user information,
+    /// since it also shows in reasons and logs.
+    /// </summary>
     public static string ServerOf(IsoSource source)
     {
         ArgumentNullException.ThrowIfNull(source);
-        return Uri.TryCreate(source.Url, UriKind.Absolute, out var url) ? url.GetLeftPart(UriPartial.Authority) : source.Url;
+        return Uri.TryCreate(source.Url, UriKind.Absolute, out var url) ? ServerOf(url) : source.DisplayUrl;
+    }
+
+    /// <summary>The scheme, host and port of <paramref name="url"/>.</summary>
+    public static string ServerOf(Uri url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        return url.GetComponents(UriComponents.SchemeAndServer, UriFormat.UriEscaped);
     }
 
     /// <summary>

@@ -163,6 +163,27 @@ public sealed class UpstreamRetryTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task ReadAsync_UpstreamWithCredentialsInItsUrlRefusesConnections_ReasonAndLogShowNoCredentials()
+    {
+        // Reasons reach the BMC and the logs; user information in an operator's URL is a secret (as a presigned query is).
+        var name = $"gone-{Guid.NewGuid():N}.iso";
+        _origin.Publish(name, _content, Modified);
+        using var client = UpstreamClients.Create(_log, Quick);
+        var version = await VersionAsync(client, name);
+        var port = new Uri(_origin.Url(name)).Port;
+        await _origin.DisposeAsync();
+        var secret = version with { Source = new IsoSource($"http://isocluster:S3cr3t@127.0.0.1:{port}/iso/{name}", IsoSourceOrigin.Operator) };
+
+        var read = await client.ReadAsync(secret, Offset, new byte[Window], CancellationToken.None);
+
+        Assert.Equal(UpstreamStatus.Unreachable, read.Status);
+        Assert.True(read.Transient);
+        Assert.Contains($"127.0.0.1:{port}", read.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("S3cr3t", read.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(_log.Entries, e => e.Message.Contains("S3cr3t", StringComparison.Ordinal));
+    }
+
     private async Task<(UpstreamClient Client, IsoVersion Version, string Name)> PublishAsync(OriginFault fault, int times, UpstreamOptions? options = null)
     {
         var name = $"{fault.Kind}-{Guid.NewGuid():N}.iso";
