@@ -54,4 +54,34 @@ public sealed class UpstreamDownTests(FaultsFixture fixture, ITestOutputHelper o
         Assert.Equal(0, reader.WrongBytes + other.WrongBytes);
         Assert.Equal(0, reader.MixedVersions + other.MixedVersions);
     }
+
+    [Fact]
+    public async Task Get_UpstreamAnswers503ToRevalidation_NewBootKeepsLastGoodVersionAndIsNotHeldBack()
+    {
+        // An upstream behind a load balancer is "down" with 503s rather than refused connections. The revalidation of
+        // a version the cluster already has is one attempt (stale-if-error covers it), not a round of retries that every
+        // new boot would wait on.
+        var origin = await FaultyOrigin.StartAsync();
+        await using var stopOrigin = origin;
+        await using var gateway = await fixture.StartGatewayAsync(origin, "--iso-revalidate-interval", "00:00:01");
+        var name = fixture.PublishBootIso("stale-503", origin: origin);
+        var reader = new BootReader(gateway.CreateClient(), fixture.PathOf(name, origin), fixture.Reference);
+        await reader.ReadSpanAsync(0, Chunk, ReadSize);
+
+        origin.Inject(name, OriginFault.Error(503), int.MaxValue, probeToo: true);
+        await Task.Delay(PastTheInterval);
+        var probesBefore = origin.Requests.Count(r => r.Name == name && r.Range == "bytes=0-0");
+        var reference1 = ReferencePatch.Apply(fixture.Image.Bytes, fixture.Image.Magic, TestMachines.KernelParams(TestMachines.Mac1));
+        var other = new BootReader(gateway.CreateClient(), GatewayInstance.IsoPath(TestMachines.Mac1, sourceIso: origin.Url(name)), reference1);
+        var first = await other.ReadAsync(0, ReadSize);
+        var miss = await other.ReadAsync((4L * Chunk) + 100, 1_000);
+        output.WriteLine($"FAULT-TABLE | upstream answering 503 to everything, new boot | cached: {first.Status} in {first.Elapsed.TotalMilliseconds:0} ms, miss: {miss.Status} in {miss.Elapsed.TotalMilliseconds:0} ms: {miss.Detail} | wrong bytes {other.WrongBytes}");
+
+        Assert.True(first.Status == 206 && first.Is(0), other.Describe());
+        Assert.Equal(1, origin.Requests.Count(r => r.Name == name && r.Range == "bytes=0-0") - probesBefore);
+        Assert.True(miss.Status == 502, other.Describe());
+        Assert.Contains("503", miss.Detail, StringComparison.Ordinal);
+        Assert.True(miss.Elapsed < BmcDeadline, miss.ToString());
+        Assert.Equal(0, other.WrongBytes);
+    }
 }
