@@ -131,6 +131,13 @@ internal readonly record struct IsoFailure(int StatusCode, string Reason)
             Detail = detail,
             RetryAfter = RetryLater,
         },
+
+        // The silo's own fetch cap toward this server, not the server: the cluster is busy, and a retry soon finds room.
+        UpstreamStatus.Busy => new(StatusCodes.Status503ServiceUnavailable, "upstream busy: every fetch this cluster makes from the ISO server is taken; retry shortly")
+        {
+            Detail = detail,
+            RetryAfter = RetrySoon,
+        },
         _ => new(StatusCodes.Status502BadGateway, "upstream: the ISO server answered with an error or a response that does not fit the request") { Detail = detail },
     };
 

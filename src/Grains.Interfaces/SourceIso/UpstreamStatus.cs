@@ -26,4 +26,10 @@ public enum UpstreamStatus
     /// private, reserved) and the operator did not allow; nothing was connected to.
     /// </summary>
     AddressRefused = 6,
+
+    /// <summary>
+    /// This silo's fetches from the upstream server were all taken and its queue full, or no fetch slot came free within
+    /// the retry deadline: the cluster is busy, not the upstream broken. Try again shortly.
+    /// </summary>
+    Busy = 7,
 }

@@ -92,25 +92,58 @@ internal sealed class CacheOptionsValidator : IValidateOptions<CacheOptions>
     }
 }
 
-/// <summary>Checks the <c>Upstream</c> settings at start.</summary>
+/// <summary>Checks the <c>Upstream</c> settings at start, reporting every problem and naming each setting.</summary>
 internal sealed class UpstreamOptionsValidator : IValidateOptions<UpstreamOptions>
 {
+    private static readonly TimeSpan LongestRetryDeadline = TimeSpan.FromMinutes(1);
+
     public ValidateOptionsResult Validate(string? name, UpstreamOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
         if (options.Timeout <= TimeSpan.Zero)
         {
-            failures.Add("--upstream-timeout (Upstream:Timeout) must be positive");
+            failures.Add($"--upstream-timeout (Upstream:Timeout) must be positive, is {options.Timeout}");
+        }
+
+        if (options.StallTimeout <= TimeSpan.Zero || options.StallTimeout > options.Timeout)
+        {
+            failures.Add($"--upstream-stall-timeout (Upstream:StallTimeout) must be more than 0 and at most --upstream-timeout ({options.Timeout}), is {options.StallTimeout}");
+        }
+
+        if (options.RetryDeadline <= options.MaxBackoff || options.RetryDeadline > LongestRetryDeadline)
+        {
+            failures.Add($"--upstream-retry-deadline (Upstream:RetryDeadline) must be more than Upstream:MaxBackoff ({options.MaxBackoff}) and at most {LongestRetryDeadline}, is {options.RetryDeadline}");
+        }
+
+        if (options.MaxAttempts is < 1 or > 20)
+        {
+            failures.Add($"Upstream:MaxAttempts must be from 1 to 20, is {options.MaxAttempts}");
+        }
+
+        if (options.MaxBackoff < TimeSpan.Zero)
+        {
+            failures.Add($"Upstream:MaxBackoff must not be negative, is {options.MaxBackoff}");
+        }
+
+        if (options.BaseBackoff < TimeSpan.Zero || options.BaseBackoff > options.MaxBackoff)
+        {
+            failures.Add($"Upstream:BaseBackoff must be from 0 to Upstream:MaxBackoff ({options.MaxBackoff}), is {options.BaseBackoff}");
         }
 
         if (options.MaxRedirects is < 0 or > 20)
         {
-            failures.Add("Upstream:MaxRedirects must be from 0 to 20");
+            failures.Add($"Upstream:MaxRedirects must be from 0 to 20, is {options.MaxRedirects}");
         }
 
         if (options.MaxConnectionsPerServer < 1)
         {
-            failures.Add("--upstream-max-connections (Upstream:MaxConnectionsPerServer) must be at least 1");
+            failures.Add($"--upstream-max-connections (Upstream:MaxConnectionsPerServer) must be at least 1, is {options.MaxConnectionsPerServer}");
+        }
+
+        if (options.MaxQueuedFetches < 0)
+        {
+            failures.Add($"--upstream-max-queued-fetches (Upstream:MaxQueuedFetches) must not be negative, is {options.MaxQueuedFetches}");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -24,18 +24,28 @@ namespace IsoCluster.Grains.SourceIso;
 [CollectionAgeLimit(Hours = 6)]
 internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
 {
+    // Readers queued behind a fetch that failed (a gateway's retry of a read that gave up waiting for it, other gateways'
+    // reads of the chunk) run right after it. They get its outcome rather than each starting another round of upstream
+    // retries against an upstream that has just failed them all, which would also outlast the gateway's deadline and
+    // turn a clear 502 into a 504. A BMC's own retry comes later than this and fetches anew.
+    private static readonly TimeSpan FailureHold = TimeSpan.FromSeconds(1);
+
     private readonly ChunkMemoryBudget _budget;
     private readonly UpstreamClient _upstream;
     private readonly byte[] _magic;
     private readonly Counter<long> _fetches;
     private readonly Counter<long> _fetchedBytes;
     private readonly long _index;
+    private readonly TimeProvider _time;
     private CachedChunk? _chunk;
+    private ChunkReadResult? _failure;
+    private long _failedAt;
 
-    public IsoChunkGrain(ChunkMemoryBudget budget, UpstreamClient upstream, IOptions<IsoOptions> options, IMeterFactory meterFactory)
+    public IsoChunkGrain(ChunkMemoryBudget budget, UpstreamClient upstream, IOptions<IsoOptions> options, IMeterFactory meterFactory, TimeProvider time)
     {
         _budget = budget;
         _upstream = upstream;
+        _time = time;
         _magic = Encoding.ASCII.GetBytes(options.Value.MagicString);
         var meter = meterFactory.Create(GrainsMetrics.MeterName);
         _fetches = meter.CreateCounter<long>("isocluster.upstream.chunk_fetches", "{fetch}", "Chunk fetches sent to upstreams.");
@@ -56,12 +66,21 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         var data = chunk?.Data ?? ReadOnlyMemory<byte>.Empty;
         if (chunk is null || data.Length != chunkLength || !_budget.Touch(chunk))
         {
+            if (_failure is { } held && _time.GetElapsedTime(_failedAt) < FailureHold)
+            {
+                return held;
+            }
+
             // The fetch is shared by every queued reader, so one reader's cancellation must not abort it.
             var (fetched, fetchedData, failure) = await FetchAsync(version, chunkStart, chunkLength);
             if (fetched is null)
             {
-                return new ChunkReadResult(failure.Status, ReadOnlyMemory<byte>.Empty, [], failure.Reason);
+                _failure = new ChunkReadResult(failure.Status, ReadOnlyMemory<byte>.Empty, [], failure.Reason);
+                _failedAt = _time.GetTimestamp();
+                return _failure;
             }
+
+            _failure = null;
 
             // The bytes as fetched, not chunk.Data: another grain's admission may already have evicted the chunk,
             // and this reader must not depend on it staying cached.

@@ -78,12 +78,17 @@ internal sealed partial class SourceIsoGrain : Grain, ISourceIsoGrain
     {
         try
         {
-            var probe = await _upstream.ProbeAsync(_source, CancellationToken.None);
+            // A revalidation has the last good version to fall back on, so it makes one attempt: retrying would only hold
+            // back every new boot's first read while the upstream is in trouble. A first probe has nothing to fall back
+            // on and is retried within the upstream retry deadline.
+            var probe = await _upstream.ProbeAsync(_source, retry: _current is null, CancellationToken.None);
             if (probe.Status != UpstreamStatus.Ok)
             {
-                // Stale-if-error: cached chunks of the last good version can still carry boots through a blip.
-                if (_current is not null && probe.Status is UpstreamStatus.Unreachable or UpstreamStatus.TimedOut)
+                // Stale-if-error (RFC 5861 §4): while the upstream is down, overloaded or answering 5xx, cached chunks of
+                // the last good version carry boots through. Only a definite answer (404, a refused redirect) drops it.
+                if (_current is not null && (probe.Transient || probe.Status is UpstreamStatus.Unreachable or UpstreamStatus.TimedOut))
                 {
+                    LogServingStale(_logger, _source.DisplayUrl, _current.Id, probe.Status, probe.Reason);
                     _checkedAt = _time.GetTimestamp();
                     return new IsoVersionResult(UpstreamStatus.Ok, _current, null);
                 }
@@ -139,6 +144,9 @@ internal sealed partial class SourceIsoGrain : Grain, ISourceIsoGrain
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Source ISO {Url} does not support range requests: every chunk fetch reads the ISO from its start")]
     private static partial void LogNoRangeSupport(ILogger logger, string url);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Source ISO {Url} could not be revalidated ({Status}: {Reason}); version {VersionId} is served until the next check")]
+    private static partial void LogServingStale(ILogger logger, string url, string versionId, UpstreamStatus status, string? reason);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Source ISO {Url} version {VersionId} changed upstream; its version is read again")]
     private static partial void LogVersionInvalidated(ILogger logger, string url, string versionId);

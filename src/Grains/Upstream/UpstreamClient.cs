@@ -1,23 +1,39 @@
-using System.Buffers;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using IsoCluster.Grains.SourceIso;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly;
 
 namespace IsoCluster.Grains.Upstream;
 
 /// <summary>What an upstream says about an ISO before any chunk is read.</summary>
+/// <param name="Status">Whether the probe succeeded, or how it failed.</param>
+/// <param name="Length">The ISO's length in bytes.</param>
+/// <param name="ETag">The ETag as the upstream sent it, if any.</param>
+/// <param name="LastModified">The upstream's Last-Modified, if any.</param>
+/// <param name="RangeSupported">Whether the upstream answers range requests with 206.</param>
+/// <param name="Reason">For a failure: what went wrong.</param>
+/// <param name="Transient">For a failure: whether the upstream may well answer differently in a moment (see <see cref="UpstreamRead.Transient"/>).</param>
 public sealed record UpstreamProbe(
     UpstreamStatus Status,
     long Length,
     string? ETag,
     DateTimeOffset? LastModified,
     bool RangeSupported,
-    string? Reason);
+    string? Reason,
+    bool Transient = false);
 
 /// <summary>The outcome of reading one byte window of an ISO version.</summary>
-public readonly record struct UpstreamRead(UpstreamStatus Status, string? Reason)
+/// <param name="Status">Whether the read succeeded, or how it failed.</param>
+/// <param name="Reason">For a failure: what went wrong.</param>
+/// <param name="Transient">
+/// For a failure: whether the upstream may well answer differently in a moment (a connection refused or broken, a body
+/// cut short, a 5xx other than 501, 408, 429, a stall or timeout, or no fetch slot free on this silo). Such failures are
+/// retried, and a source ISO keeps serving its last good version through them.
+/// </param>
+public readonly record struct UpstreamRead(UpstreamStatus Status, string? Reason, bool Transient = false)
 {
     /// <summary>A successful read.</summary>
     public static UpstreamRead Ok => new(UpstreamStatus.Ok, null);
@@ -28,26 +44,56 @@ public readonly record struct UpstreamRead(UpstreamStatus Status, string? Reason
 /// here, hop by hop, so that every hop is checked by <see cref="UpstreamUrlPolicy"/>. An operator's local file
 /// (a <c>file:</c> source) is read by <see cref="FileUpstream"/> under the same contract.
 /// </summary>
+/// <remarks>
+/// Every HTTP fetch (a version probe, a chunk) is idempotent and is retried on transient failures with exponential
+/// backoff and jitter until <see cref="UpstreamOptions.RetryDeadline"/> (DESIGN invariant 8), each attempt watched by an
+/// <see cref="UpstreamWatchdog"/> and holding one of the server's <see cref="UpstreamFetchSlots"/>.
+/// <para>
+/// The retry is Polly.Core's retry strategy, a well-kept library (Polly v8 was built with the .NET team and underlies
+/// Microsoft.Extensions.Resilience) that Orleans already brings into the silo: its jittered exponential backoff,
+/// attempt counting and time source are what a hand-written loop would have to get right again, and a fetch runs once
+/// per chunk per version cluster-wide, so its few allocations per fetch do not matter here as they did for the
+/// gateway's per-request <c>ClusterCallPolicy</c>. Microsoft.Extensions.Http.Resilience does not fit: its handler
+/// retries a message when the response headers are in, and most of what goes wrong here comes later (a reset or
+/// short body, a stall mid-body, validators that show another version), while redirects are followed by hand, one
+/// message per hop. Polly's timeout strategy is not used either: it bounds a whole attempt, and a stalled attempt has
+/// to be told apart from a slow one (see <see cref="UpstreamWatchdog"/>).
+/// </para>
+/// </remarks>
 public sealed partial class UpstreamClient : IDisposable
 {
-    private const int SkipBufferSize = 64 * 1024;
+    private static readonly ResiliencePropertyKey<Fetch> FetchKey = new("IsoCluster.Upstream.Fetch");
 
     private readonly HttpClient _http;
     private readonly HttpClient _clientSourceHttp;
     private readonly UpstreamUrlPolicy _policy;
     private readonly UpstreamOptions _options;
     private readonly FileUpstream _files;
+    private readonly TimeProvider _time;
+    private readonly UpstreamFetchSlots _slots;
+    private readonly ResiliencePipeline<UpstreamRead> _readRetry;
+    private readonly ResiliencePipeline<UpstreamProbe> _probeRetry;
+    private readonly Counter<long> _retries;
+    private readonly Counter<long> _failures;
     private readonly ILogger<UpstreamClient> _logger;
 
     /// <summary>Creates the client with its tuned, long-lived handlers: one for operator sources, one for client sources.</summary>
     public UpstreamClient(
-        IOptions<UpstreamOptions> options, UpstreamUrlPolicy policy, UpstreamAddressGuard addressGuard, FileUpstream files, ILogger<UpstreamClient> logger)
+        IOptions<UpstreamOptions> options,
+        UpstreamUrlPolicy policy,
+        UpstreamAddressGuard addressGuard,
+        FileUpstream files,
+        TimeProvider time,
+        IMeterFactory meterFactory,
+        ILogger<UpstreamClient> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(addressGuard);
+        ArgumentNullException.ThrowIfNull(meterFactory);
         _options = options.Value;
         _policy = policy;
         _files = files;
+        _time = time;
         _logger = logger;
         _http = CreateHttpClient(CreateHandler());
 
@@ -61,6 +107,13 @@ public sealed partial class UpstreamClient : IDisposable
         clientHandler.ConnectCallback = addressGuard.ConnectAsync;
         clientHandler.UseProxy = false;
         _clientSourceHttp = CreateHttpClient(clientHandler);
+
+        _slots = new UpstreamFetchSlots(_options.MaxConnectionsPerServer, _options.MaxQueuedFetches);
+        _readRetry = BuildRetry<UpstreamRead>(static read => read);
+        _probeRetry = BuildRetry<UpstreamProbe>(static probe => new(probe.Status, probe.Reason, probe.Transient));
+        var meter = meterFactory.Create(GrainsMetrics.MeterName);
+        _retries = meter.CreateCounter<long>("isocluster.upstream.retries", "{retry}", "Upstream attempts that failed transiently and were retried.");
+        _failures = meter.CreateCounter<long>("isocluster.upstream.failures", "{fetch}", "Upstream fetches that failed after their last attempt.");
     }
 
     private SocketsHttpHandler CreateHandler() =>
@@ -82,153 +135,71 @@ public sealed partial class UpstreamClient : IDisposable
         return http;
     }
 
-    /// <summary>Reads the length and validators of an ISO with a one-byte range request, or of a local file with a stat.</summary>
-    public async Task<UpstreamProbe> ProbeAsync(IsoSource source, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the length and validators of an ISO with a one-byte range request, or of a local file with a stat. With
+    /// <paramref name="retry"/>, transient failures are retried within <see cref="UpstreamOptions.RetryDeadline"/>.
+    /// </summary>
+    public async Task<UpstreamProbe> ProbeAsync(IsoSource source, bool retry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
         if (source.LocalPath is { } path)
         {
             if (RefuseClientFile(source) is { } refused)
             {
-                return Failed(source, refused);
+                return Failed(source, refused, attempts: 1);
             }
 
             var probe = _files.Probe(path);
             if (probe.Status != UpstreamStatus.Ok)
             {
-                Log(source, new(probe.Status, probe.Reason));
+                Log(source, new(probe.Status, probe.Reason), attempts: 1);
             }
 
             return probe;
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.Timeout);
-        try
+        var fetch = new Fetch(this, source, null, 0, Memory<byte>.Empty, "the version probe (bytes 0-0)", _time.GetTimestamp());
+        var result = await RunAsync(retry ? _probeRetry : ResiliencePipeline<UpstreamProbe>.Empty, static (fetch, token) => fetch.Client.ProbeOnceAsync(fetch, token), fetch, cancellationToken);
+        if (result.Status != UpstreamStatus.Ok)
         {
-            var (response, failure) = await SendAsync(source, static request => request.Headers.Range = new RangeHeaderValue(0, 0), timeout.Token);
-            if (response is null)
-            {
-                return Failed(source, failure);
-            }
-
-            using (response)
-            {
-                var etag = response.Headers.ETag?.ToString();
-                var lastModified = response.Content.Headers.LastModified;
-                if (response.StatusCode == HttpStatusCode.PartialContent)
-                {
-                    var range = response.Content.Headers.ContentRange;
-                    if (range?.Length is not long length || range.From != 0)
-                    {
-                        return Failed(source, new(UpstreamStatus.BadResponse, $"206 without a usable Content-Range ('{range}')"));
-                    }
-
-                    return new UpstreamProbe(UpstreamStatus.Ok, length, etag, lastModified, RangeSupported: true, null);
-                }
-
-                if (response.StatusCode == HttpStatusCode.OK && response.Content.Headers.ContentLength is long fullLength)
-                {
-                    return new UpstreamProbe(UpstreamStatus.Ok, fullLength, etag, lastModified, RangeSupported: false, null);
-                }
-
-                // An empty file answers a range request with 416 and Content-Range: bytes */0.
-                if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && response.Content.Headers.ContentRange?.Length == 0)
-                {
-                    return new UpstreamProbe(UpstreamStatus.Ok, 0, etag, lastModified, RangeSupported: true, null);
-                }
-
-                return Failed(source, new(UpstreamStatus.BadResponse, $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}"));
-            }
+            Log(source, new(result.Status, result.Reason), fetch.Attempts);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return Failed(source, new(UpstreamStatus.TimedOut, $"no answer within {_options.Timeout.TotalSeconds:0.#} s"));
-        }
+
+        return result;
     }
 
     /// <summary>
     /// Reads <paramref name="destination"/>.Length bytes at <paramref name="offset"/> of <paramref name="version"/>,
     /// failing with <see cref="UpstreamStatus.VersionChanged"/> rather than returning bytes of another version.
+    /// Transient failures are retried within <see cref="UpstreamOptions.RetryDeadline"/>.
     /// </summary>
     public async Task<UpstreamRead> ReadAsync(IsoVersion version, long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(version);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.Timeout);
-        var end = offset + destination.Length - 1;
-        try
+        if (version.Source.LocalPath is { } path)
         {
-            if (version.Source.LocalPath is { } path)
+            if (RefuseClientFile(version.Source) is { } refused)
             {
-                if (RefuseClientFile(version.Source) is { } refused)
-                {
-                    return Log(version.Source, refused);
-                }
+                return Log(version.Source, refused, attempts: 1);
+            }
 
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.Timeout);
+            try
+            {
                 var read = await _files.ReadAsync(path, version, offset, destination, timeout.Token);
-                return read.Status == UpstreamStatus.Ok ? read : Log(version.Source, read);
+                return read.Status == UpstreamStatus.Ok ? read : Log(version.Source, read, attempts: 1);
             }
-
-            var (response, failure) = await SendAsync(
-                version.Source,
-                request =>
-                {
-                    request.Headers.Range = new RangeHeaderValue(offset, end);
-                    AddValidators(request, version);
-                },
-                timeout.Token);
-            if (response is null)
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                return Log(version.Source, failure);
-            }
-
-            using (response)
-            {
-                var mismatch = CheckSameVersion(response, version);
-                if (mismatch is not null)
-                {
-                    return Log(version.Source, new(UpstreamStatus.VersionChanged, mismatch));
-                }
-
-                var stream = await response.Content.ReadAsStreamAsync(timeout.Token);
-                await using (stream)
-                {
-                    if (response.StatusCode == HttpStatusCode.PartialContent)
-                    {
-                        var range = response.Content.Headers.ContentRange;
-                        if (range?.From != offset || range.To != end)
-                        {
-                            return Log(version.Source, new(UpstreamStatus.BadResponse, $"asked for bytes {offset}-{end}, got Content-Range '{range}'"));
-                        }
-                    }
-                    else if (response.StatusCode == HttpStatusCode.OK)
-                    {
-                        // No range support: the body is the whole ISO, so skip to the window and drop the rest.
-                        await SkipAsync(stream, offset, timeout.Token);
-                    }
-                    else
-                    {
-                        return Log(version.Source, new(UpstreamStatus.BadResponse, $"HTTP {(int)response.StatusCode} {response.ReasonPhrase} for bytes {offset}-{end}"));
-                    }
-
-                    await stream.ReadExactlyAsync(destination, timeout.Token);
-                    return UpstreamRead.Ok;
-                }
+                return Log(version.Source, new(UpstreamStatus.TimedOut, $"{path}: bytes {offset}-{offset + destination.Length - 1} not read within {_options.Timeout.TotalSeconds:0.#} s"), attempts: 1);
             }
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return Log(version.Source, new(UpstreamStatus.TimedOut, $"bytes {offset}-{end} not read within {_options.Timeout.TotalSeconds:0.#} s"));
-        }
-        catch (EndOfStreamException)
-        {
-            return Log(version.Source, new(UpstreamStatus.BadResponse, $"body ended before byte {end}"));
-        }
-        catch (Exception ex) when (ex is IOException or HttpRequestException)
-        {
-            return Log(version.Source, new(UpstreamStatus.Unreachable, $"connection broke while reading bytes {offset}-{end}: {ex.Message}"));
-        }
+
+        var window = $"bytes {offset}-{offset + destination.Length - 1}";
+        var fetch = new Fetch(this, version.Source, version, offset, destination, window, _time.GetTimestamp());
+        var result = await RunAsync(_readRetry, static (fetch, token) => fetch.Client.ReadOnceAsync(fetch, token), fetch, cancellationToken);
+        return result.Status == UpstreamStatus.Ok ? result : Log(version.Source, result, fetch.Attempts);
     }
 
     /// <inheritdoc />
@@ -236,6 +207,7 @@ public sealed partial class UpstreamClient : IDisposable
     {
         _http.Dispose();
         _clientSourceHttp.Dispose();
+        _slots.Dispose();
     }
 
     // MachineGrain never builds a client source naming a file; this keeps a client from reading the silo's files
@@ -247,7 +219,8 @@ public sealed partial class UpstreamClient : IDisposable
 
     private static void AddValidators(HttpRequestMessage request, IsoVersion version)
     {
-        // If-Match needs a strong tag (RFC 9110 §13.1.1); without one the date is the best guard we have.
+        // If-Match needs a strong tag (RFC 9110 §13.1.1); without one the date is the best guard we have. Neither is
+        // trusted alone: UpstreamResponseCheck compares every validator of the answer too.
         if (version.ETag is { } etag && !etag.StartsWith("W/", StringComparison.Ordinal))
         {
             request.Headers.TryAddWithoutValidation("If-Match", etag);
@@ -258,54 +231,8 @@ public sealed partial class UpstreamClient : IDisposable
         }
     }
 
-    private static string? CheckSameVersion(HttpResponseMessage response, IsoVersion version)
-    {
-        if (response.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.RequestedRangeNotSatisfiable)
-        {
-            return $"upstream answered {(int)response.StatusCode}: the ISO changed";
-        }
-
-        var length = response.StatusCode == HttpStatusCode.PartialContent
-            ? response.Content.Headers.ContentRange?.Length
-            : response.Content.Headers.ContentLength;
-        if (length is long actual && actual != version.Length)
-        {
-            return $"length changed from {version.Length} to {actual}";
-        }
-
-        var etag = response.Headers.ETag?.ToString();
-        if (version.ETag is not null && etag is not null && etag != version.ETag)
-        {
-            return $"ETag changed from {version.ETag} to {etag}";
-        }
-
-        return null;
-    }
-
-    private static async Task SkipAsync(Stream stream, long count, CancellationToken cancellationToken)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(SkipBufferSize);
-        try
-        {
-            while (count > 0)
-            {
-                var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), cancellationToken);
-                if (read == 0)
-                {
-                    throw new EndOfStreamException();
-                }
-
-                count -= read;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
     private async Task<(HttpResponseMessage? Response, UpstreamRead Failure)> SendAsync(
-        IsoSource source, Action<HttpRequestMessage> configure, CancellationToken cancellationToken)
+        IsoSource source, Action<HttpRequestMessage> configure, UpstreamWatchdog watchdog)
     {
         var url = new Uri(source.Url, UriKind.Absolute);
         for (var hop = 0; ; hop++)
@@ -321,17 +248,19 @@ public sealed partial class UpstreamClient : IDisposable
             try
             {
                 var http = source.Origin == IsoSourceOrigin.Client ? _clientSourceHttp : _http;
-                response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+                response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, watchdog.Token);
             }
             catch (HttpRequestException ex) when (ex.InnerException is UpstreamAddressRefusedException refused)
             {
+                // Final: the name resolves to what it resolves to, and a retry would only ask again.
                 return (null, new(UpstreamStatus.AddressRefused, refused.Message));
             }
             catch (HttpRequestException ex)
             {
-                return (null, new(UpstreamStatus.Unreachable, $"{url.GetLeftPart(UriPartial.Authority)}: {ex.Message}"));
+                return (null, new(UpstreamStatus.Unreachable, $"{UpstreamFetchSlots.ServerOf(url)}: {ex.Message}", UpstreamResponseCheck.IsTransient(ex)));
             }
 
+            watchdog.Progress();
             if ((int)response.StatusCode is not (301 or 302 or 303 or 307 or 308))
             {
                 return (response, UpstreamRead.Ok);
@@ -353,18 +282,19 @@ public sealed partial class UpstreamClient : IDisposable
         }
     }
 
-    private UpstreamProbe Failed(IsoSource source, UpstreamRead failure)
+    private UpstreamProbe Failed(IsoSource source, UpstreamRead failure, int attempts)
     {
-        Log(source, failure);
-        return new UpstreamProbe(failure.Status, 0, null, null, false, failure.Reason);
+        Log(source, failure, attempts);
+        return Failure(failure);
     }
 
-    private UpstreamRead Log(IsoSource source, UpstreamRead failure)
+    private UpstreamRead Log(IsoSource source, UpstreamRead failure, int attempts)
     {
-        LogUpstreamFailed(_logger, source.DisplayUrl, failure.Status, failure.Reason);
+        _failures.Add(1, new KeyValuePair<string, object?>("status", failure.Status.ToString()));
+        LogUpstreamFailed(_logger, source.DisplayUrl, failure.Status, failure.Reason, attempts);
         return failure;
     }
 
-    [LoggerMessage(EventId = 2000, Level = LogLevel.Warning, Message = "Upstream {Url} failed: {Status}: {Reason}")]
-    private static partial void LogUpstreamFailed(ILogger logger, string url, UpstreamStatus status, string? reason);
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Warning, Message = "Upstream {Url} failed: {Status}: {Reason} ({Attempts} attempt(s))")]
+    private static partial void LogUpstreamFailed(ILogger logger, string url, UpstreamStatus status, string? reason, int attempts);
 }

@@ -4,7 +4,6 @@ using IsoCluster.Grains.Upstream;
 using IsoCluster.TestSupport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace IsoCluster.Grains.Tests.Upstream;
 
@@ -163,7 +162,7 @@ public sealed class FileUpstreamTests : IDisposable
         using var client = CreateClient(new ListLogger<UpstreamClient>());
         var source = new IsoSource(url, IsoSourceOrigin.Operator);
 
-        var probe = await client.ProbeAsync(source, CancellationToken.None);
+        var probe = await client.ProbeAsync(source, retry: true, CancellationToken.None);
         var version = new IsoVersion(source, "v", probe.Length, probe.ETag, probe.LastModified, ChunkSize, MagicLength, probe.RangeSupported);
         var window = new byte[10];
         var read = await client.ReadAsync(version, ChunkSize - 5, window, CancellationToken.None);
@@ -181,7 +180,7 @@ public sealed class FileUpstreamTests : IDisposable
         var logger = new ListLogger<UpstreamClient>();
         using var client = CreateClient(logger);
 
-        var probe = await client.ProbeAsync(new IsoSource(new Uri(path).AbsoluteUri, IsoSourceOrigin.Operator), CancellationToken.None);
+        var probe = await client.ProbeAsync(new IsoSource(new Uri(path).AbsoluteUri, IsoSourceOrigin.Operator), retry: true, CancellationToken.None);
 
         Assert.Equal(UpstreamStatus.BadResponse, probe.Status);
         var entry = Assert.Single(logger.Entries);
@@ -199,7 +198,7 @@ public sealed class FileUpstreamTests : IDisposable
         var source = new IsoSource(new Uri(path).AbsoluteUri, IsoSourceOrigin.Client);
         var version = Version(path) with { Source = source };
 
-        var probe = await client.ProbeAsync(source, CancellationToken.None);
+        var probe = await client.ProbeAsync(source, retry: true, CancellationToken.None);
         var read = await client.ReadAsync(version, 0, new byte[100], CancellationToken.None);
 
         Assert.Equal(UpstreamStatus.RedirectRejected, probe.Status);
@@ -207,12 +206,7 @@ public sealed class FileUpstreamTests : IDisposable
         Assert.Contains("may not name a local file", read.Reason, StringComparison.Ordinal);
     }
 
-    private static UpstreamClient CreateClient(ListLogger<UpstreamClient> logger) => new(
-        Options.Create(new UpstreamOptions()),
-        new UpstreamUrlPolicy(Options.Create(new IsoOptions())),
-        new UpstreamAddressGuard(Options.Create(new IsoOptions()), NullLogger<UpstreamAddressGuard>.Instance),
-        new FileUpstream(NullLogger<FileUpstream>.Instance),
-        logger);
+    private static UpstreamClient CreateClient(ListLogger<UpstreamClient> logger) => UpstreamClients.Create(logger);
 
     private async Task<string> WriteAsync(string name, byte[] bytes)
     {

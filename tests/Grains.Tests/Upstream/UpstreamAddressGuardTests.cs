@@ -152,15 +152,10 @@ public sealed class UpstreamAddressGuardTests
         var localhostUrl = $"http://localhost:{upstream.BaseAddress.Port}/files/hook.iso";
         var options = new IsoOptions();
         options.SourceAllow.Add($"http://localhost:{upstream.BaseAddress.Port}/files/");
-        using var client = new UpstreamClient(
-            Options.Create(new UpstreamOptions()),
-            new UpstreamUrlPolicy(Options.Create(options)),
-            new UpstreamAddressGuard(Options.Create(options), NullLogger<UpstreamAddressGuard>.Instance),
-            new FileUpstream(NullLogger<FileUpstream>.Instance),
-            NullLogger<UpstreamClient>.Instance);
+        using var client = UpstreamClients.Create(NullLogger<UpstreamClient>.Instance, isoOptions: options);
 
-        var operatorProbe = await client.ProbeAsync(new IsoSource(localhostUrl, IsoSourceOrigin.Operator), CancellationToken.None);
-        var clientProbe = await client.ProbeAsync(new IsoSource(localhostUrl, IsoSourceOrigin.Client), CancellationToken.None);
+        var operatorProbe = await client.ProbeAsync(new IsoSource(localhostUrl, IsoSourceOrigin.Operator), retry: true, CancellationToken.None);
+        var clientProbe = await client.ProbeAsync(new IsoSource(localhostUrl, IsoSourceOrigin.Client), retry: true, CancellationToken.None);
 
         Assert.Equal(UpstreamStatus.Ok, operatorProbe.Status);
         Assert.Equal(UpstreamStatus.AddressRefused, clientProbe.Status);
