@@ -155,12 +155,15 @@ public sealed class UpstreamAddressGuardTests
         using var client = UpstreamClients.Create(NullLogger<UpstreamClient>.Instance, isoOptions: options);
 
         var operatorProbe = await client.ProbeAsync(new IsoSource(localhostUrl, IsoSourceOrigin.Operator), retry: true, CancellationToken.None);
+        var seenByOperator = upstream.Requests.Count;
         var clientProbe = await client.ProbeAsync(new IsoSource(localhostUrl, IsoSourceOrigin.Client), retry: true, CancellationToken.None);
 
         Assert.Equal(UpstreamStatus.Ok, operatorProbe.Status);
         Assert.Equal(UpstreamStatus.AddressRefused, clientProbe.Status);
         Assert.Contains("'localhost' resolves to a loopback address", clientProbe.Reason, StringComparison.Ordinal);
-        Assert.Single(upstream.Requests);
+
+        // On a loaded machine the operator probe may have been retried; the client probe added nothing.
+        Assert.Equal(seenByOperator, upstream.Requests.Count);
     }
 
     private static Func<string, CancellationToken, Task<IPAddress[]>> Resolve(params string[] addresses) =>
