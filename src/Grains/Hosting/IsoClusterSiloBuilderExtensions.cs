@@ -35,7 +35,9 @@ public static class IsoClusterSiloBuilderExtensions
         services.AddSingleton<UpstreamUrlPolicy>();
         services.AddSingleton<FileUpstream>();
         services.AddSingleton<UpstreamClient>();
+        services.AddSingleton<UpstreamMetrics>();
         services.AddSingleton<ChunkMemoryBudget>();
+        services.AddSingleton<ChunkCacheMetrics>();
         services.AddHardwareSource();
         return builder;
     }

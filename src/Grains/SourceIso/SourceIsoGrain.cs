@@ -16,6 +16,7 @@ namespace IsoCluster.Grains.SourceIso;
 internal sealed partial class SourceIsoGrain : Grain, ISourceIsoGrain
 {
     private readonly UpstreamClient _upstream;
+    private readonly UpstreamMetrics _upstreamMetrics;
     private readonly IsoOptions _isoOptions;
     private readonly int _chunkSize;
     private readonly TimeProvider _time;
@@ -27,12 +28,14 @@ internal sealed partial class SourceIsoGrain : Grain, ISourceIsoGrain
 
     public SourceIsoGrain(
         UpstreamClient upstream,
+        UpstreamMetrics upstreamMetrics,
         IOptions<IsoOptions> isoOptions,
         IOptions<CacheOptions> cacheOptions,
         TimeProvider time,
         ILogger<SourceIsoGrain> logger)
     {
         _upstream = upstream;
+        _upstreamMetrics = upstreamMetrics;
         _isoOptions = isoOptions.Value;
         _chunkSize = (int)cacheOptions.Value.ChunkSize.Bytes;
         _time = time;
@@ -78,7 +81,9 @@ internal sealed partial class SourceIsoGrain : Grain, ISourceIsoGrain
     {
         try
         {
+            var measurement = _upstreamMetrics.Start(_source, UpstreamOperation.Probe);
             var probe = await _upstream.ProbeAsync(_source, CancellationToken.None);
+            _upstreamMetrics.Stop(measurement, probe.Status, 0);
             if (probe.Status != UpstreamStatus.Ok)
             {
                 // Stale-if-error: cached chunks of the last good version can still carry boots through a blip.
