@@ -3,6 +3,7 @@ using IsoCluster.Grains.Upstream;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -43,6 +44,26 @@ public static class TelemetryServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<LogFormatOptions>().Bind(configuration.GetSection(LogFormatOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LogFormatOptions>, LogFormatOptionsValidator>();
+
+        // The slim host (the silo's) registers its console logger as AddSimpleConsole, which pins the simple format
+        // over configuration; the operator's choice is put back on top.
+        services.AddOptions<ConsoleLoggerOptions>().Configure<IOptions<LogFormatOptions>>((console, format) =>
+        {
+            if (format.Value.FormatterName is { Length: > 0 } name)
+            {
+                console.FormatterName = name.ToLowerInvariant();
+            }
+        });
+
+        // The JSON formatter writes no time unless told, and a collector merging many pods' lines needs one.
+        services.PostConfigure<JsonConsoleFormatterOptions>(json =>
+        {
+            if (json.TimestampFormat is null)
+            {
+                json.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+                json.UseUtcTimestamp = true;
+            }
+        });
 
         var tracing = TracingSettings.From(configuration);
         services.AddSingleton(tracing);
