@@ -23,8 +23,11 @@ internal sealed class LogFormatOptionsValidator : IValidateOptions<LogFormatOpti
 {
     private static readonly string[] Known = ["simple", "json", "systemd"];
 
+    /// <summary>Whether <paramref name="formatterName"/> is one of the console logger's own formats.</summary>
+    public static bool IsKnown(string formatterName) => Known.Contains(formatterName, StringComparer.OrdinalIgnoreCase);
+
     public ValidateOptionsResult Validate(string? name, LogFormatOptions options) =>
-        string.IsNullOrEmpty(options.FormatterName) || Known.Contains(options.FormatterName, StringComparer.OrdinalIgnoreCase)
+        string.IsNullOrEmpty(options.FormatterName) || IsKnown(options.FormatterName)
             ? ValidateOptionsResult.Success
             : ValidateOptionsResult.Fail($"--log-format (Logging:Console:FormatterName) must be simple, json or systemd, is '{options.FormatterName}'");
 }
