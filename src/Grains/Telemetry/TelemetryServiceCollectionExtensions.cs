@@ -33,7 +33,7 @@ public static class TelemetryServiceCollectionExtensions
     private static readonly string[] AspNetCoreMeters = ["Microsoft.AspNetCore.Server.Kestrel"];
 
     /// <summary>
-    /// Registers the meter provider (IsoCluster, Orleans, ASP.NET Core, HttpClient and runtime meters, read by the
+    /// Registers the meter provider (IsoCluster, Orleans, Kestrel, HttpClient and runtime meters, read by the
     /// Prometheus exporter), the tracer provider when <see cref="TracingSettings"/> turn tracing on, and the check of
     /// <c>--log-format</c>.
     /// </summary>
@@ -77,6 +77,9 @@ public static class TelemetryServiceCollectionExtensions
             .AddMeter(AspNetCoreMeters)
             .AddHttpClientInstrumentation()
             .AddRuntimeInstrumentation()
+
+            // Every scrape reads the counters as they are: Prometheus scrapes seconds apart, where the exporter's default
+            // 300 ms response cache saves nothing, and an operator's curl right after a read should see it.
             .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
         services.ConfigureOpenTelemetryMeterProvider((provider, metrics) => metrics.AddView(OnlyThisHost(provider.GetRequiredService<IMeterFactory>())));
 
