@@ -182,6 +182,7 @@ GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT"
 # env execs dotnet, so $! is the gateway process itself.
 env "${GATEWAY_ENV[@]}" dotnet "$GATEWAY_DLL" \
     --urls "$GATEWAY_URL" \
+    --admin-urls http://127.0.0.1:0 \
     --iso-upstream-url "$UPSTREAM_URL" \
     --iso-source-allow "$WARMUP_URL" \
     --hardware-file "$WWW/hardware.yaml" \

@@ -409,7 +409,7 @@ SILO_PRODUCT_ARGS=(
     --syslog-host "$SYSLOG_HOST"
 )
 if has_server iso-embedded; then
-    dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$EMBEDDED_PORT" \
+    dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$EMBEDDED_PORT" --admin-urls http://127.0.0.1:0 \
         --orleans-silo-port "$EMBEDDED_SILO_PORT" --orleans-gateway-port "$EMBEDDED_ORLEANS_GATEWAY_PORT" \
         --orleans-cluster-id "slice-cache-embedded-$$" \
         "${SILO_PRODUCT_ARGS[@]}" "${GATEWAY_ARGS[@]}" </dev/null >"$WORK/logs/iso-embedded.log" 2>&1 &
@@ -435,7 +435,7 @@ if has_server iso-cluster; then
         --urls "http://127.0.0.1:$SILO_HTTP_PORT" \
         "${SILO_PRODUCT_ARGS[@]}" "${SILO_ARGS[@]}" </dev/null >"$WORK/logs/silo.log" 2>&1 &
     SILO_PID=$!
-    dotnet "$GATEWAY_DLL" --mode client "${MEMBERSHIP[@]}" --urls "http://127.0.0.1:$CLUSTER_GATEWAY_PORT" \
+    dotnet "$GATEWAY_DLL" --mode client "${MEMBERSHIP[@]}" --urls "http://127.0.0.1:$CLUSTER_GATEWAY_PORT" --admin-urls http://127.0.0.1:0 \
         "${GATEWAY_ARGS[@]}" </dev/null >"$WORK/logs/iso-cluster-gateway.log" 2>&1 &
     CLUSTER_GATEWAY_PID=$!
 fi

@@ -1,10 +1,13 @@
+using IsoCluster.Grains.Admin;
 using IsoCluster.Grains.Health;
 using IsoCluster.Grains.Hosting;
+using IsoCluster.Grains.Telemetry;
 using IsoCluster.Silo;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
 
-// A silo on its own; gateways join it with --mode client. Its one HTTP listener (--urls) serves the health endpoints.
+// A silo on its own; gateways join it with --mode client. Its one HTTP listener (--urls) is its admin listener: the health
+// endpoints and /metrics.
 var commandLine = CommandLine.Parse(args, SiloProgramSettings.All, SiloProgramSettings.HostFlags);
 if (commandLine.HelpRequested)
 {
@@ -25,10 +28,12 @@ try
     builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = SiloProgramSettings.Defaults });
     builder.Configuration.AddInMemoryCollection(commandLine.Values);
     UserPaths.Resolve(builder.Configuration, SiloProgramSettings.All, Environment.CurrentDirectory);
-    builder.UseOrleans(silo => silo.UseIsoClusterClustering(builder.Configuration).AddIsoClusterGrains(builder.Configuration));
+    builder.UseOrleans(silo => silo.UseIsoClusterClustering(builder.Configuration).AddIsoClusterGrains(builder.Configuration).AddIsoClusterTracing(builder.Configuration));
     builder.Services.AddIsoClusterHealth(builder.Configuration, HealthRole.Silo);
+    builder.Services.AddIsoClusterTelemetry(builder.Configuration, "isocluster-silo");
     var app = builder.Build();
     app.MapIsoClusterHealth();
+    app.MapIsoClusterAdmin();
 
     // Settings are checked before the silo joins the cluster, so a bad flag is the only thing reported.
     app.Services.GetRequiredService<IStartupValidator>().Validate();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Xml.Linq;
 using IsoCluster.Gateway.Hosting;
+using IsoCluster.Grains.Admin;
 using IsoCluster.Grains.Health;
 using IsoCluster.Grains.Hosting;
 using IsoCluster.Grains.SourceIso;
@@ -118,6 +119,32 @@ public sealed class ManifestTests
                 Assert.Equal(path, probe.HttpGet.Path);
                 var port = container.Ports.Single(p => p.Name == probe.HttpGet.Port.Value).ContainerPort;
                 Assert.Contains(port, listening);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task Metrics_ScrapedOnTheAdminListener_WhichTheBmcServiceDoesNotCarry(string overlay)
+    {
+        var deployment = await RenderedDeployment.RenderAsync(overlay);
+
+        // A silo's admin listener is its one HTTP listener; a gateway's is --admin-urls, never one of its BMC --urls.
+        foreach (var (name, flag) in new[] { (Silo, "--urls"), (Gateway, "--admin-urls") })
+        {
+            var template = deployment.Get<V1Deployment>(name).Spec.Template;
+            var container = template.Spec.Containers.Single();
+            var annotations = template.Metadata.Annotations ?? new Dictionary<string, string>();
+            Assert.Equal("true", annotations["prometheus.io/scrape"]);
+            Assert.Equal(AdminEndpoints.MetricsPath, annotations["prometheus.io/path"]);
+            var port = int.Parse(annotations["prometheus.io/port"], CultureInfo.InvariantCulture);
+            Assert.Contains(port, Ports(container, flag));
+            Assert.Contains(container.Ports, p => p.ContainerPort == port);
+            if (name == Gateway)
+            {
+                Assert.DoesNotContain(port, Ports(container, "--urls"));
+                var admin = container.Ports.Single(p => p.ContainerPort == port).Name;
+                Assert.DoesNotContain(deployment.Get<V1Service>(Gateway).Spec.Ports, p => p.TargetPort.Value == admin || p.TargetPort.Value == Invariant(port));
             }
         }
     }
@@ -257,16 +284,23 @@ public sealed class ManifestTests
         }
     }
 
+    private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+
     private static V1Container Container(RenderedDeployment deployment, string workload) =>
         deployment.Get<V1Deployment>(workload).Spec.Template.Spec.Containers.Single();
 
     private static bool Selects(IDictionary<string, string>? selector, IDictionary<string, string> labels) =>
         selector is { Count: > 0 } && selector.All(pair => labels.TryGetValue(pair.Key, out var value) && value == pair.Value);
 
-    private static HashSet<int> ListeningPorts(V1Container container)
+    private static HashSet<int> ListeningPorts(V1Container container) => [.. Ports(container, "--urls"), .. Ports(container, "--admin-urls")];
+
+    // The ports of one ';'-separated address flag, or none when the container does not give it.
+    private static IEnumerable<int> Ports(V1Container container, string flag)
     {
         var args = container.Args.ToList();
-        var urls = args[args.IndexOf("--urls") + 1];
-        return urls.Split(';').Select(url => new Uri(url.Replace("0.0.0.0", "host", StringComparison.Ordinal)).Port).ToHashSet();
+        var at = args.IndexOf(flag);
+        return at < 0
+            ? []
+            : args[at + 1].Split(';').Select(url => new Uri(url.Replace("0.0.0.0", "host", StringComparison.Ordinal)).Port);
     }
 }

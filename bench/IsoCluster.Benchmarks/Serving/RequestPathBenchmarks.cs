@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using IsoCluster.Gateway.Admin;
 using IsoCluster.Gateway.Hosting;
 using IsoCluster.Grains.SourceIso;
 using Microsoft.AspNetCore.Builder;
@@ -72,14 +73,15 @@ public class RequestPathBenchmarks
             """);
 
         Environment.SetEnvironmentVariable("Logging__LogLevel__Default", "Warning");
-        _gateway = GatewayApplication.Create(["--urls", "http://127.0.0.1:0", "--iso-upstream-url", isoPath, "--hardware-file", hardwarePath]);
+        _gateway = GatewayApplication.Create(
+            ["--urls", "http://127.0.0.1:0", "--admin-urls", "http://127.0.0.1:0", "--iso-upstream-url", isoPath, "--hardware-file", hardwarePath]);
         _gateway.StartAsync().GetAwaiter().GetResult();
 
         var body = new byte[ReadSize];
         _bareKestrel = BareKestrel(body);
         _bareKestrel.StartAsync().GetAwaiter().GetResult();
 
-        _gatewayClient = new BenchClient(Port(_gateway), $"/iso/{Mac}/hook.iso", IsoSize, ReadSize);
+        _gatewayClient = new BenchClient(new Uri(_gateway.Services.GetRequiredService<GatewayListeners>().BmcAddresses[0]).Port, $"/iso/{Mac}/hook.iso", IsoSize, ReadSize);
         _bareClient = new BenchClient(Port(_bareKestrel), $"/iso/{Mac}/hook.iso", IsoSize, ReadSize);
 
         // Every chunk cached, in the silo and in the gateway, before anything is measured.

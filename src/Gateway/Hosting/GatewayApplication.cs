@@ -1,7 +1,10 @@
 using Microsoft.AspNetCore.Connections;
+using IsoCluster.Gateway.Admin;
 using IsoCluster.Gateway.Serving;
+using IsoCluster.Grains.Admin;
 using IsoCluster.Grains.Health;
 using IsoCluster.Grains.Hosting;
+using IsoCluster.Grains.Telemetry;
 
 namespace IsoCluster.Gateway.Hosting;
 
@@ -44,11 +47,11 @@ public static class GatewayApplication
 
         if (mode == GatewayMode.Embedded)
         {
-            builder.UseOrleans(silo => silo.UseIsoClusterClustering(configuration).AddIsoClusterGrains(configuration));
+            builder.UseOrleans(silo => silo.UseIsoClusterClustering(configuration).AddIsoClusterGrains(configuration).AddIsoClusterTracing(configuration));
         }
         else
         {
-            builder.UseOrleansClient(client => client.UseIsoClusterClustering(configuration));
+            builder.UseOrleansClient(client => client.UseIsoClusterClustering(configuration).AddIsoClusterTracing(configuration));
         }
 
         // Three measured transport settings (64 KiB range reads from cache, wrk with 64 and 256 connections):
@@ -65,14 +68,18 @@ public static class GatewayApplication
             sockets.UnsafePreferInlineScheduling = true;
         });
 
+        GatewayListeners.AddTo(builder);
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.Services.AddIsoGateway(configuration);
         builder.Services.AddIsoClusterHealth(configuration, mode == GatewayMode.Embedded ? HealthRole.EmbeddedGateway : HealthRole.ClientGateway);
+        builder.Services.AddIsoClusterTelemetry(configuration, "isocluster-gateway");
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        app.UseAdminListener();
         app.UseIsoGateway();
         app.MapIsoClusterHealth();
+        app.MapIsoClusterAdmin();
         return app;
     }
 }

@@ -19,6 +19,7 @@ internal sealed class GatewayMetrics
 
     private readonly Meter _meter;
     private readonly Counter<long> _requests;
+    private readonly Counter<long> _served;
     private readonly Counter<long> _nearCacheReads;
     private readonly Counter<long> _planCacheReads;
     private readonly Counter<long> _clusterRetries;
@@ -37,6 +38,7 @@ internal sealed class GatewayMetrics
             "{read}",
             "Boot plans served from the gateway's plan cache (hit) or asked of the machine's grain (miss).");
         _requests = meter.CreateCounter<long>("isocluster.gateway.requests", "{request}", "ISO requests answered, by status code.");
+        _served = meter.CreateCounter<long>("isocluster.gateway.served", "By", "ISO bytes written to BMCs (response bodies, patched).");
         _clusterRetries = meter.CreateCounter<long>(
             "isocluster.gateway.cluster_retries",
             "{retry}",
@@ -72,6 +74,9 @@ internal sealed class GatewayMetrics
 
     public void ObserveInFlight(RequestAdmission admission) =>
         _meter.CreateObservableGauge("isocluster.gateway.requests_in_flight", () => admission.InFlight, "{request}", "ISO requests being served now.");
+
+    // No tags, so nothing to allocate: called once per chunk piece written.
+    public void BytesServed(long bytes) => _served.Add(bytes);
 
     public void NearCacheHit() => _nearCacheReads.Add(1, HitTag);
 

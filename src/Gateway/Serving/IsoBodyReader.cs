@@ -22,13 +22,15 @@ internal readonly struct IsoBodyReader
     private readonly ChunkNearCache _chunks;
     private readonly ClusterCallPolicy _calls;
     private readonly ServedPlan _plan;
+    private readonly GatewayMetrics _metrics;
     private readonly CancellationToken _cancellationToken;
 
-    public IsoBodyReader(ChunkNearCache chunks, ClusterCallPolicy calls, ServedPlan plan, CancellationToken cancellationToken)
+    public IsoBodyReader(ChunkNearCache chunks, ClusterCallPolicy calls, ServedPlan plan, GatewayMetrics metrics, CancellationToken cancellationToken)
     {
         _chunks = chunks;
         _calls = calls;
         _plan = plan;
+        _metrics = metrics;
         _cancellationToken = cancellationToken;
     }
 
@@ -65,6 +67,7 @@ internal readonly struct IsoBodyReader
             }
 
             _plan.Overlay.Write(writer, piece.Data.Span, position, piece.OccurrenceStarts);
+            _metrics.BytesServed(piece.Data.Length);
             var flushed = await writer.FlushAsync(_cancellationToken);
             if (flushed.IsCanceled || flushed.IsCompleted)
             {

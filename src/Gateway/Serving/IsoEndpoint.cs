@@ -202,7 +202,7 @@ internal sealed partial class IsoEndpoint
             return;
         }
 
-        var reader = new IsoBodyReader(_chunks, _calls, plan, aborted);
+        var reader = new IsoBodyReader(_chunks, _calls, plan, _metrics, aborted);
         MultipartByteRanges? multipart = null;
         ByteRange first;
         if (ranges.Kind == RangeRequestKind.Full)

@@ -36,7 +36,9 @@ public static class IsoClusterSiloBuilderExtensions
         services.AddSingleton<UpstreamAddressGuard>();
         services.AddSingleton<FileUpstream>();
         services.AddSingleton<UpstreamClient>();
+        services.AddSingleton<UpstreamMetrics>();
         services.AddSingleton<ChunkMemoryBudget>();
+        services.AddSingleton<ChunkCacheMetrics>();
         services.AddHardwareSource();
         return builder;
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
 using IsoCluster.Grains.Upstream;
@@ -33,23 +32,28 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
     private readonly ChunkMemoryBudget _budget;
     private readonly UpstreamClient _upstream;
     private readonly byte[] _magic;
-    private readonly Counter<long> _fetches;
-    private readonly Counter<long> _fetchedBytes;
+    private readonly ChunkCacheMetrics _cacheMetrics;
+    private readonly UpstreamMetrics _upstreamMetrics;
     private readonly long _index;
     private readonly TimeProvider _time;
     private CachedChunk? _chunk;
     private ChunkReadResult? _failure;
     private long _failedAt;
 
-    public IsoChunkGrain(ChunkMemoryBudget budget, UpstreamClient upstream, IOptions<IsoOptions> options, IMeterFactory meterFactory, TimeProvider time)
+    public IsoChunkGrain(
+        ChunkMemoryBudget budget,
+        UpstreamClient upstream,
+        IOptions<IsoOptions> options,
+        ChunkCacheMetrics cacheMetrics,
+        UpstreamMetrics upstreamMetrics,
+        TimeProvider time)
     {
         _budget = budget;
         _upstream = upstream;
         _time = time;
         _magic = Encoding.ASCII.GetBytes(options.Value.MagicString);
-        var meter = meterFactory.Create(GrainsMetrics.MeterName);
-        _fetches = meter.CreateCounter<long>("isocluster.upstream.chunk_fetches", "{fetch}", "Chunk fetches sent to upstreams.");
-        _fetchedBytes = meter.CreateCounter<long>("isocluster.upstream.bytes", "By", "Bytes read from upstreams.");
+        _cacheMetrics = cacheMetrics;
+        _upstreamMetrics = upstreamMetrics;
         var key = this.GetPrimaryKeyString();
         _index = long.Parse(key.AsSpan(key.LastIndexOf('/') + 1), NumberStyles.None, CultureInfo.InvariantCulture);
     }
@@ -71,6 +75,8 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
                 return held;
             }
 
+            _cacheMetrics.Miss();
+
             // The fetch is shared by every queued reader, so one reader's cancellation must not abort it.
             var (fetched, fetchedData, failure) = await FetchAsync(version, chunkStart, chunkLength);
             if (fetched is null)
@@ -86,6 +92,10 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
             // and this reader must not depend on it staying cached.
             chunk = fetched;
             data = fetchedData;
+        }
+        else
+        {
+            _cacheMetrics.Hit();
         }
 
         var sliceStart = chunkStart + offset;
@@ -114,14 +124,14 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         var windowEnd = Math.Min(version.Length, chunkStart + chunkLength + margin);
         var window = GC.AllocateUninitializedArray<byte>((int)(windowEnd - windowStart));
 
+        var measurement = _upstreamMetrics.Start(version.Source, UpstreamOperation.ChunkRead);
         var read = await _upstream.ReadAsync(version, windowStart, window, CancellationToken.None);
-        _fetches.Add(1);
+        _upstreamMetrics.Stop(measurement, read.Status, read.Status == UpstreamStatus.Ok ? window.Length : 0);
         if (read.Status != UpstreamStatus.Ok)
         {
             return (null, default, read);
         }
 
-        _fetchedBytes.Add(window.Length);
         var occurrences = MagicStringScanner.FindOverlapping(window, windowStart, _magic, chunkStart, chunkStart + chunkLength);
         if (_chunk is not null)
         {

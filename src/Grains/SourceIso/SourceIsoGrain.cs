@@ -16,6 +16,7 @@ namespace IsoCluster.Grains.SourceIso;
 internal sealed partial class SourceIsoGrain : Grain, ISourceIsoGrain
 {
     private readonly UpstreamClient _upstream;
+    private readonly UpstreamMetrics _upstreamMetrics;
     private readonly IsoOptions _isoOptions;
     private readonly int _chunkSize;
     private readonly TimeProvider _time;
@@ -27,12 +28,14 @@ internal sealed partial class SourceIsoGrain : Grain, ISourceIsoGrain
 
     public SourceIsoGrain(
         UpstreamClient upstream,
+        UpstreamMetrics upstreamMetrics,
         IOptions<IsoOptions> isoOptions,
         IOptions<CacheOptions> cacheOptions,
         TimeProvider time,
         ILogger<SourceIsoGrain> logger)
     {
         _upstream = upstream;
+        _upstreamMetrics = upstreamMetrics;
         _isoOptions = isoOptions.Value;
         _chunkSize = (int)cacheOptions.Value.ChunkSize.Bytes;
         _time = time;
@@ -81,7 +84,9 @@ internal sealed partial class SourceIsoGrain : Grain, ISourceIsoGrain
             // A revalidation has the last good version to fall back on, so it makes one attempt: retrying would only hold
             // back every new boot's first read while the upstream is in trouble. A first probe has nothing to fall back
             // on and is retried within the upstream retry deadline.
+            var measurement = _upstreamMetrics.Start(_source, UpstreamOperation.Probe);
             var probe = await _upstream.ProbeAsync(_source, retry: _current is null, CancellationToken.None);
+            _upstreamMetrics.Stop(measurement, probe.Status, 0);
             if (probe.Status != UpstreamStatus.Ok)
             {
                 // Stale-if-error (RFC 5861 §4): while the upstream is down, overloaded or answering 5xx, cached chunks of

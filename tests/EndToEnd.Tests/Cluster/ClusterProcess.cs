@@ -45,20 +45,36 @@ public sealed class ClusterProcess : IAsyncDisposable
 
     private readonly IReadOnlyList<string> _arguments;
     private readonly string _workingDirectory;
+    private readonly Dictionary<string, string> _environment;
     private readonly StringBuilder _earlierRuns = new();
     private readonly List<ServiceProcess> _exited = [];
     private ServiceProcess? _process;
     private int _runs;
 
-    internal ClusterProcess(ClusterRole role, string name, int httpPort, int siloPort, int gatewayPort, IReadOnlyList<string> arguments, string workingDirectory)
+    internal ClusterProcess(
+        ClusterRole role,
+        string name,
+        int httpPort,
+        int adminPort,
+        int siloPort,
+        int gatewayPort,
+        IReadOnlyList<string> arguments,
+        string workingDirectory,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         Role = role;
         Name = name;
         HttpPort = httpPort;
+        AdminPort = adminPort;
         SiloPort = siloPort;
         GatewayPort = gatewayPort;
         _arguments = arguments;
         _workingDirectory = workingDirectory;
+        _environment = new Dictionary<string, string>(LogTimestamps, StringComparer.Ordinal);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            _environment[key] = value;
+        }
     }
 
     /// <summary>Silo or gateway.</summary>
@@ -70,6 +86,9 @@ public sealed class ClusterProcess : IAsyncDisposable
     /// <summary>The port of its <c>--urls</c> listener (ISO requests on a gateway, health on both).</summary>
     public int HttpPort { get; }
 
+    /// <summary>The port of its admin listener (<c>/metrics</c>): a gateway's <c>--admin-urls</c>, a silo's <c>--urls</c>.</summary>
+    public int AdminPort { get; }
+
     /// <summary>Its silo-to-silo port (silos only; 0 for a gateway).</summary>
     public int SiloPort { get; }
 
@@ -78,6 +97,9 @@ public sealed class ClusterProcess : IAsyncDisposable
 
     /// <summary>Where it listens, e.g. <c>http://127.0.0.1:40123/</c>.</summary>
     public Uri BaseAddress => new(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{HttpPort}/"));
+
+    /// <summary>Where its admin listener listens, e.g. <c>http://127.0.0.1:40124/</c>.</summary>
+    public Uri AdminAddress => new(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{AdminPort}/"));
 
     /// <summary>Its readiness probe.</summary>
     public Uri ReadyUrl => new(BaseAddress, "health/ready");
@@ -115,7 +137,7 @@ public sealed class ClusterProcess : IAsyncDisposable
         }
 
         _runs++;
-        _process = ServiceProcess.Start($"{Name} run {_runs}", DotnetHost, _arguments, _workingDirectory, LogTimestamps);
+        _process = ServiceProcess.Start($"{Name} run {_runs}", DotnetHost, _arguments, _workingDirectory, _environment);
     }
 
     /// <summary>Waits until <c>/health/ready</c> answers 200; fails with the process's output otherwise.</summary>

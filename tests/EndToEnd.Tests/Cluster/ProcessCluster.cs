@@ -10,7 +10,14 @@ namespace IsoCluster.EndToEnd.Tests.Cluster;
 /// <param name="SiloArguments">Every silo's product flags (Hardware, upstream, boot, cache); the harness adds the cluster flags.</param>
 /// <param name="GatewayArguments">Every gateway's product flags beyond mode, membership and <c>--urls</c>.</param>
 /// <param name="WorkingDirectory">Where the processes run (relative paths in the flags mean this directory).</param>
-public sealed record ProcessClusterSettings(int Silos, int Gateways, IReadOnlyList<string> SiloArguments, IReadOnlyList<string> GatewayArguments, string WorkingDirectory);
+/// <param name="Environment">Variables every process gets on top of the test's own (e.g. <c>OTEL_*</c>), or null.</param>
+public sealed record ProcessClusterSettings(
+    int Silos,
+    int Gateways,
+    IReadOnlyList<string> SiloArguments,
+    IReadOnlyList<string> GatewayArguments,
+    string WorkingDirectory,
+    IReadOnlyDictionary<string, string>? Environment = null);
 
 /// <summary>
 /// The production topology on one host: a real <c>redis-server</c> holding membership, silo processes
@@ -108,6 +115,7 @@ public sealed class ProcessCluster : IAsyncDisposable
                 ClusterRole.Silo,
                 $"silo-{i}",
                 httpPort,
+                httpPort,
                 siloPort,
                 gatewayPort,
                 [
@@ -119,21 +127,29 @@ public sealed class ProcessCluster : IAsyncDisposable
                     "--urls", $"http://127.0.0.1:{Invariant(httpPort)}",
                     .. settings.SiloArguments,
                 ],
-                settings.WorkingDirectory));
+                settings.WorkingDirectory,
+                settings.Environment));
         }
 
         var gateways = new List<ClusterProcess>();
         for (var i = 1; i <= settings.Gateways; i++)
         {
-            var httpPort = NextPort();
+            var (httpPort, adminPort) = (NextPort(), NextPort());
             gateways.Add(new ClusterProcess(
                 ClusterRole.Gateway,
                 $"gateway-{i}",
                 httpPort,
+                adminPort,
                 0,
                 0,
-                [gatewayAssembly, "--mode", "client", .. membership, "--urls", $"http://127.0.0.1:{Invariant(httpPort)}", .. settings.GatewayArguments],
-                settings.WorkingDirectory));
+                [
+                    gatewayAssembly, "--mode", "client", .. membership,
+                    "--urls", $"http://127.0.0.1:{Invariant(httpPort)}",
+                    "--admin-urls", $"http://127.0.0.1:{Invariant(adminPort)}",
+                    .. settings.GatewayArguments,
+                ],
+                settings.WorkingDirectory,
+                settings.Environment));
         }
 
         var cluster = new ProcessCluster(redis, clusterId, silos, gateways);

@@ -28,7 +28,10 @@ public sealed class ReadmeRunCommandTests
         var url = new Uri($"http://127.0.0.1:8080/iso/{Sm02Mac}/hook.iso");
         Assert.Contains("http://127.0.0.1:8080", command, StringComparison.Ordinal);
 
-        await using var run = ServiceProcess.Start("README run command", "bash", ["-c", command], RepositoryFiles.Root);
+        // The command as written; only its admin listener moves off the default port, which another gateway of the test
+        // run may hold.
+        await using var run = ServiceProcess.Start(
+            "README run command", "bash", ["-c", command], RepositoryFiles.Root, new Dictionary<string, string> { ["Gateway__AdminUrls"] = "http://127.0.0.1:0" });
         await run.WaitForHttpAsync(url, TimeSpan.FromMinutes(5));
 
         using var client = new HttpClient();

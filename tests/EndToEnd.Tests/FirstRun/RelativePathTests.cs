@@ -84,7 +84,7 @@ public sealed class RelativePathTests : IAsyncLifetime
             "gateway",
             "dotnet",
             [Path.Combine(AppContext.BaseDirectory, "IsoCluster.Gateway.dll"), "--orleans-silo-port", FreePorts.Next().ToString(CultureInfo.InvariantCulture),
-                "--orleans-gateway-port", FreePorts.Next().ToString(CultureInfo.InvariantCulture), .. args],
+                "--orleans-gateway-port", FreePorts.Next().ToString(CultureInfo.InvariantCulture), "--admin-urls", "http://127.0.0.1:0", .. args],
             _work.FullName,
             environment);
 

@@ -97,6 +97,7 @@ public sealed class IsoBodyReaderRetryTests
         FakeChunks.NearCache(chunks, harness, capacity: 0),
         harness.Policy,
         FakeChunks.Plan(Version, KernelParams),
+        harness.Metrics,
         CancellationToken.None);
 
     private static async Task<(byte[] Written, UpstreamStatus Status)> WriteAsync(IsoBodyReader reader, ByteRange range, IsoPiece? first = null)

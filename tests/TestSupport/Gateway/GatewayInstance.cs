@@ -1,10 +1,9 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
+using IsoCluster.Gateway.Admin;
 using IsoCluster.Gateway.Hosting;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -28,17 +27,21 @@ public sealed class GatewayInstance : IAsyncDisposable
     private readonly Lock _lock = new();
     private bool _disposed;
 
-    private GatewayInstance(WebApplication app, Uri baseAddress, CapturedLog log, ConcurrentQueue<GatewayRequest> requests)
+    private GatewayInstance(WebApplication app, Uri baseAddress, Uri adminAddress, CapturedLog log, ConcurrentQueue<GatewayRequest> requests)
     {
         _app = app;
         _requests = requests;
         BaseAddress = baseAddress;
+        AdminAddress = adminAddress;
         Log = log;
         Client = CreateClient();
     }
 
-    /// <summary>Where the gateway listens, e.g. <c>http://127.0.0.1:40123/</c>.</summary>
+    /// <summary>Where the gateway listens for BMCs (<c>--urls</c>), e.g. <c>http://127.0.0.1:40123/</c>.</summary>
     public Uri BaseAddress { get; }
+
+    /// <summary>Where its admin listener listens (<c>--admin-urls</c>), e.g. <c>http://127.0.0.1:40124/</c>.</summary>
+    public Uri AdminAddress { get; }
 
     /// <summary>A client for the gateway; it never decompresses nor follows redirects, so tests see the wire.</summary>
     public HttpClient Client { get; }
@@ -53,7 +56,9 @@ public sealed class GatewayInstance : IAsyncDisposable
     public IReadOnlyList<GatewayRequest> Requests => [.. _requests];
 
     /// <summary>
-    /// Starts a gateway with <paramref name="args"/> plus <c>--urls http://127.0.0.1:0</c>. With
+    /// Starts a gateway with <paramref name="args"/> plus <c>--urls http://127.0.0.1:0</c> and, unless
+    /// <paramref name="args"/> name their own, <c>--admin-urls http://127.0.0.1:0</c> (never the fixed default port, which
+    /// gateways running side by side would fight over). With
     /// <paramref name="embeddedSilo"/>, free silo and Orleans gateway ports and a unique cluster id are added too, so
     /// several gateways (each with its own silo) can run side by side in one test process.
     /// </summary>
@@ -61,6 +66,11 @@ public sealed class GatewayInstance : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(args);
         var all = new List<string>(args) { "--urls", $"{scheme}://127.0.0.1:0" };
+        if (!all.Any(arg => arg.StartsWith("--admin-urls", StringComparison.Ordinal)))
+        {
+            all.AddRange(["--admin-urls", "http://127.0.0.1:0"]);
+        }
+
         if (embeddedSilo)
         {
             var siloPort = FreePorts.Next();
@@ -109,10 +119,10 @@ public sealed class GatewayInstance : IAsyncDisposable
         try
         {
             await app.StartAsync();
-            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses
-                ?? throw new InvalidOperationException("Kestrel reported no addresses.");
-            var address = addresses.First(a => a.StartsWith($"{scheme}://", StringComparison.Ordinal));
-            return new GatewayInstance(app, new Uri(address.TrimEnd('/') + "/"), log, requests);
+            var listeners = app.Services.GetRequiredService<GatewayListeners>();
+            var address = listeners.BmcAddresses.First(a => a.StartsWith($"{scheme}://", StringComparison.Ordinal));
+            var admin = listeners.AdminAddresses is [var first, ..] ? first : "http://admin-listener.invalid";
+            return new GatewayInstance(app, new Uri(address.TrimEnd('/') + "/"), new Uri(admin.TrimEnd('/') + "/"), log, requests);
         }
         catch
         {
