@@ -123,6 +123,8 @@ public sealed class UpstreamMetrics
         UpstreamStatus.BadResponse => "bad_response",
         UpstreamStatus.RedirectRejected => "redirect_rejected",
         UpstreamStatus.VersionChanged => "version_changed",
+        UpstreamStatus.AddressRefused => "address_refused",
+        UpstreamStatus.Busy => "busy",
         _ => "other",
     };
 }
