@@ -78,7 +78,7 @@ public static class GatewayApplication
         var app = builder.Build();
         app.UseAdminListener();
         app.UseIsoGateway();
-        app.MapIsoClusterHealth();
+        app.MapIsoClusterHealth(showsChecks: GatewayListeners.IsAdmin);
         app.MapIsoClusterAdmin();
         return app;
     }

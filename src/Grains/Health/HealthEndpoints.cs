@@ -76,28 +76,40 @@ public static class HealthEndpoints
         return services;
     }
 
-    /// <summary>Maps the three endpoints; each answers 200 or 503 with one line per check.</summary>
-    public static IEndpointRouteBuilder MapIsoClusterHealth(this IEndpointRouteBuilder endpoints)
+    /// <summary>
+    /// Maps the three endpoints; each answers 200 or 503 with the overall status and, where
+    /// <paramref name="showsChecks"/> allows it (everywhere when null), one line per check.
+    /// </summary>
+    /// <param name="endpoints">Where to map them.</param>
+    /// <param name="showsChecks">
+    /// Whether a request may see each check's description. A check's description can name a Hardware file or an
+    /// exception: an operator's business, not a BMC's. A gateway shows them on its admin listener only; its BMC listener
+    /// answers a load balancer's probe with the status line alone.
+    /// </param>
+    public static IEndpointRouteBuilder MapIsoClusterHealth(this IEndpointRouteBuilder endpoints, Func<HttpContext, bool>? showsChecks = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapHealthChecks("/health/live", Options(LiveTag));
-        endpoints.MapHealthChecks("/health/ready", Options(ReadyTag));
-        endpoints.MapHealthChecks("/health/startup", Options(StartupTag));
+        endpoints.MapHealthChecks("/health/live", Options(LiveTag, showsChecks));
+        endpoints.MapHealthChecks("/health/ready", Options(ReadyTag, showsChecks));
+        endpoints.MapHealthChecks("/health/startup", Options(StartupTag, showsChecks));
         return endpoints;
     }
 
-    private static HealthCheckOptions Options(string tag) => new()
+    private static HealthCheckOptions Options(string tag, Func<HttpContext, bool>? showsChecks) => new()
     {
         Predicate = registration => registration.Tags.Contains(tag),
-        ResponseWriter = WriteAsync,
+        ResponseWriter = (context, report) => WriteAsync(context, report, showsChecks?.Invoke(context) ?? true),
     };
 
-    private static Task WriteAsync(HttpContext context, HealthReport report)
+    private static Task WriteAsync(HttpContext context, HealthReport report, bool showsChecks)
     {
         var text = new StringBuilder(report.Status.ToString());
-        foreach (var (name, entry) in report.Entries)
+        if (showsChecks)
         {
-            text.Append('\n').Append(name).Append(": ").Append(entry.Status).Append(": ").Append(entry.Description);
+            foreach (var (name, entry) in report.Entries)
+            {
+                text.Append('\n').Append(name).Append(": ").Append(entry.Status).Append(": ").Append(entry.Description);
+            }
         }
 
         context.Response.ContentType = "text/plain; charset=utf-8";

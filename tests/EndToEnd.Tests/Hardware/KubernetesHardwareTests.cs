@@ -105,7 +105,7 @@ public sealed class KubernetesHardwareTests : IAsyncLifetime
             await Task.Delay(50);
         }
 
-        using (var notReady = await gateway.Client.GetAsync(new Uri("/health/ready", UriKind.Relative)))
+        using (var notReady = await gateway.Client.GetAsync(new Uri(gateway.AdminAddress, "/health/ready")))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
             Assert.Contains("--hardware-source kubernetes", await notReady.Content.ReadAsStringAsync(), StringComparison.Ordinal);

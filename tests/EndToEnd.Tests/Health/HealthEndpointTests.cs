@@ -28,7 +28,7 @@ public sealed class HealthEndpointTests
             Assert.StartsWith("Healthy", body, StringComparison.Ordinal);
         }
 
-        using var ready = await gateway.Client.GetAsync(new Uri("/health/ready", UriKind.Relative));
+        using var ready = await gateway.Client.GetAsync(new Uri(gateway.AdminAddress, "/health/ready"));
         Assert.Contains("cluster: Healthy: silo ", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
@@ -37,11 +37,16 @@ public sealed class HealthEndpointTests
     {
         await using var gateway = await GatewayInstance.StartAsync(["--iso-upstream-url", "http://127.0.0.1:9/hook.iso"]);
 
-        using var ready = await gateway.Client.GetAsync(new Uri("/health/ready", UriKind.Relative));
+        using var ready = await gateway.Client.GetAsync(new Uri(gateway.AdminAddress, "/health/ready"));
+        using var readyForBmcs = await gateway.Client.GetAsync(new Uri("/health/ready", UriKind.Relative));
         using var live = await gateway.Client.GetAsync(new Uri("/health/live", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
         Assert.Contains("--hardware-file", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // The BMC listener answers a load balancer's probe with the status alone: the reasons are the operator's.
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, readyForBmcs.StatusCode);
+        Assert.Equal("Unhealthy\n", await readyForBmcs.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
     }
 }
