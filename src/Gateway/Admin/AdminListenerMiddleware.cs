@@ -25,6 +25,6 @@ internal static class AdminListenerMiddleware
         response.StatusCode = StatusCodes.Status404NotFound;
         response.ContentType = "text/plain; charset=utf-8";
         response.ContentLength = NotHere.Length;
-        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.Body.WriteAsync(NotHere, context.RequestAborted).AsTask();
+        return IsoEndpoint.IsHead(context.Request.Method) ? Task.CompletedTask : response.Body.WriteAsync(NotHere, context.RequestAborted).AsTask();
     }
 }

@@ -382,7 +382,7 @@ internal sealed partial class IsoEndpoint
     // known methods, so the reference check inside string.Equals usually decides.
     private static bool IsGet(string method) => string.Equals(method, HttpMethods.Get, StringComparison.Ordinal);
 
-    private static bool IsHead(string method) => string.Equals(method, HttpMethods.Head, StringComparison.Ordinal);
+    internal static bool IsHead(string method) => string.Equals(method, HttpMethods.Head, StringComparison.Ordinal);
 
     [LoggerMessage(EventId = 3000, Level = LogLevel.Error, Message = "Boot request for {Mac} failed with {StatusCode} (source {SourceUrl}): {Reason}")]
     private static partial void LogBootFailed(ILogger logger, string mac, string? sourceUrl, int statusCode, string reason);

@@ -74,7 +74,6 @@ public sealed partial class UpstreamClient : IDisposable
     private readonly ResiliencePipeline<UpstreamRead> _readRetry;
     private readonly ResiliencePipeline<UpstreamProbe> _probeRetry;
     private readonly Counter<long> _retries;
-    private readonly Counter<long> _failures;
     private readonly ILogger<UpstreamClient> _logger;
 
     /// <summary>Creates the client with its tuned, long-lived handlers: one for operator sources, one for client sources.</summary>
@@ -113,7 +112,6 @@ public sealed partial class UpstreamClient : IDisposable
         _probeRetry = BuildRetry<UpstreamProbe>(static probe => new(probe.Status, probe.Reason, probe.Transient));
         var meter = meterFactory.Create(GrainsMetrics.MeterName);
         _retries = meter.CreateCounter<long>("isocluster.upstream.retries", "{retry}", "Upstream attempts that failed transiently and were retried.");
-        _failures = meter.CreateCounter<long>("isocluster.upstream.failures", "{fetch}", "Upstream fetches that failed after their last attempt.");
     }
 
     private SocketsHttpHandler CreateHandler() =>
@@ -290,7 +288,7 @@ public sealed partial class UpstreamClient : IDisposable
 
     private UpstreamRead Log(IsoSource source, UpstreamRead failure, int attempts)
     {
-        _failures.Add(1, new KeyValuePair<string, object?>("status", failure.Status.ToString()));
+        // Counted by UpstreamMetrics (isocluster.upstream.errors) where the grain waited for the read.
         LogUpstreamFailed(_logger, source.DisplayUrl, failure.Status, failure.Reason, attempts);
         return failure;
     }

@@ -56,7 +56,7 @@ public sealed class UpstreamMetrics
         _errors = meter.CreateCounter<long>(
             "isocluster.upstream.errors",
             "{request}",
-            "Upstream reads that failed, by upstream host, operation and error type (unreachable, timed_out, bad_response, redirect_rejected, version_changed).");
+            "Upstream reads that failed after their last attempt, by upstream host, operation and error type.");
         _bytes = meter.CreateCounter<long>("isocluster.upstream.bytes", "By", "Bytes read from upstreams, by upstream host.");
         _duration = meter.CreateHistogram(
             "isocluster.upstream.duration",
