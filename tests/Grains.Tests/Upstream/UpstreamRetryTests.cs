@@ -19,8 +19,12 @@ public sealed class UpstreamRetryTests : IAsyncLifetime
     private const int Window = 100_000;
     private static readonly DateTimeOffset Modified = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    // Short, so a stall costs a test little; the backoffs stay the defaults.
-    private static readonly UpstreamOptions Quick = new() { StallTimeout = TimeSpan.FromMilliseconds(300) };
+    // Tests of the stall faults detect them after 1 s, so a stall costs a test little; the backoffs stay the defaults.
+    private static readonly UpstreamOptions Quick = new() { StallTimeout = TimeSpan.FromSeconds(1), RetryDeadline = TimeSpan.FromSeconds(6) };
+
+    // Every other test: no healthy attempt is taken for a stall when a loaded CI machine pauses the origin for a moment
+    // (a 300 ms stall timeout once turned a wrong Content-Range into a retried stall there).
+    private static readonly UpstreamOptions Steady = new() { StallTimeout = TimeSpan.FromSeconds(5), RetryDeadline = TimeSpan.FromSeconds(10) };
 
     private readonly byte[] _content = IsoImageBuilder.Filler(Size, seed: 21);
     private readonly ListLogger<UpstreamClient> _log = new();
@@ -87,7 +91,7 @@ public sealed class UpstreamRetryTests : IAsyncLifetime
         // come back as the pinned version's bytes.
         var name = $"lm-{Guid.NewGuid():N}.iso";
         _origin.Publish(name, _content, Modified, OriginValidators.LastModifiedOnly, honoursPreconditions);
-        using var client = UpstreamClients.Create(_log, Quick);
+        using var client = UpstreamClients.Create(_log, Steady);
         var version = await VersionAsync(client, name);
         _origin.Publish(name, IsoImageBuilder.Filler(Size, seed: 22), Modified.AddSeconds(1), OriginValidators.LastModifiedOnly, honoursPreconditions);
 
@@ -126,7 +130,7 @@ public sealed class UpstreamRetryTests : IAsyncLifetime
         var name = $"probe-{Guid.NewGuid():N}.iso";
         _origin.Publish(name, _content, Modified);
         _origin.Inject(name, OriginFault.Error(503), timesPerRange: 1, probeToo: true);
-        using var client = UpstreamClients.Create(_log, Quick);
+        using var client = UpstreamClients.Create(_log, Steady);
         var source = new IsoSource(_origin.Url(name), IsoSourceOrigin.Operator);
 
         var once = await client.ProbeAsync(source, retry: false, CancellationToken.None);
@@ -169,7 +173,7 @@ public sealed class UpstreamRetryTests : IAsyncLifetime
         // Reasons reach the BMC and the logs; user information in an operator's URL is a secret (as a presigned query is).
         var name = $"gone-{Guid.NewGuid():N}.iso";
         _origin.Publish(name, _content, Modified);
-        using var client = UpstreamClients.Create(_log, Quick);
+        using var client = UpstreamClients.Create(_log, new UpstreamOptions { RetryDeadline = TimeSpan.FromSeconds(1) });
         var version = await VersionAsync(client, name);
         var port = new Uri(_origin.Url(name)).Port;
         await _origin.DisposeAsync();
@@ -188,7 +192,8 @@ public sealed class UpstreamRetryTests : IAsyncLifetime
     {
         var name = $"{fault.Kind}-{Guid.NewGuid():N}.iso";
         _origin.Publish(name, _content, Modified);
-        var client = UpstreamClients.Create(_log, options ?? Quick);
+        var stalls = fault.Kind is FaultKind.StallBeforeHeaders or FaultKind.StallMidBody;
+        var client = UpstreamClients.Create(_log, options ?? (stalls ? Quick : Steady));
         var version = await VersionAsync(client, name);
         _origin.Inject(name, fault, times);
         return (client, version, name);
