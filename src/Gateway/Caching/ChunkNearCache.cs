@@ -17,10 +17,11 @@ namespace IsoCluster.Gateway.Caching;
 /// not kept; its waiters get its answer and the next request tries again.
 /// </para>
 /// <para>
-/// Least recently read chunks are dropped beyond <see cref="GatewayOptions.CacheSize"/>. A dropped chunk's bytes stay
-/// alive for readers still writing them: buffers are garbage-collected arrays, never returned to a pool, so nothing
-/// can be overwritten under a reader. In embedded mode the bytes are the silo cache's own arrays (an in-process
-/// call passes them by reference), so a chunk cached in both places is held once.
+/// Least recently read chunks are dropped beyond <see cref="GatewayOptions.CacheSize"/>. In embedded mode the bytes are
+/// the silo cache's own pooled buffers (an in-process call passes them by reference), so a chunk cached in both places
+/// is held once; an entry holds a reference to its buffer (<see cref="ChunkReadResult.Lease"/>) and every reader gets
+/// one of its own, so a dropped chunk's bytes stay put for readers still writing them. From a remote silo the bytes
+/// are the message's own array and need no reference.
 /// </para>
 /// </remarks>
 internal sealed class ChunkNearCache
@@ -56,7 +57,9 @@ internal sealed class ChunkNearCache
 
     /// <summary>
     /// The whole of chunk <paramref name="index"/> of <paramref name="version"/>: at once when cached, else from the
-    /// one fetch this gateway makes of it, waited for until <paramref name="deadline"/> or the client leaves.
+    /// one fetch this gateway makes of it, waited for until <paramref name="deadline"/> or the client leaves. The
+    /// result's <see cref="ChunkReadResult.Lease"/>, when it has one, was taken for the caller, who releases it once the
+    /// bytes are copied.
     /// </summary>
     /// <exception cref="TimeoutException">The deadline passed before the fetch answered.</exception>
     /// <exception cref="ClusterCallException">The fetch ran out of retries.</exception>
@@ -67,16 +70,23 @@ internal sealed class ChunkNearCache
             var fetch = entry.Completion.Task;
             if (fetch.IsCompletedSuccessfully)
             {
-                entry.LastRead = _time.GetTimestamp();
-                _metrics.NearCacheHit();
-                return new ValueTask<ChunkReadResult>(fetch.Result);
+                if (TryLend(fetch.Result))
+                {
+                    entry.LastRead = _time.GetTimestamp();
+                    _metrics.NearCacheHit();
+                    return new ValueTask<ChunkReadResult>(fetch.Result);
+                }
+
+                // Dropped while we looked, and its buffer already went back to the silo's pool.
+                _metrics.NearCacheMiss();
+                return new ValueTask<ChunkReadResult>(ReadUncachedAsync(version, index, mac, deadline, aborted));
             }
 
             _metrics.NearCacheCoalesced();
-            return WaitAsync(fetch, deadline, aborted);
+            return WaitAsync(fetch, version, index, mac, deadline, aborted);
         }
 
-        return WaitAsync(StartFetch(version, index, mac), deadline, aborted);
+        return WaitAsync(StartFetch(version, index, mac), version, index, mac, deadline, aborted);
     }
 
     /// <summary>
@@ -108,7 +118,7 @@ internal sealed class ChunkNearCache
         }
     }
 
-    private ValueTask<ChunkReadResult> WaitAsync(Task<ChunkReadResult> fetch, long deadline, CancellationToken aborted)
+    private ValueTask<ChunkReadResult> WaitAsync(Task<ChunkReadResult> fetch, IsoVersion version, long index, string mac, long deadline, CancellationToken aborted)
     {
         var remaining = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
         if (remaining <= TimeSpan.Zero)
@@ -116,8 +126,34 @@ internal sealed class ChunkNearCache
             throw new TimeoutException("the deadline passed before the chunk arrived");
         }
 
-        return new ValueTask<ChunkReadResult>(fetch.WaitAsync(remaining, _time, aborted));
+        return new ValueTask<ChunkReadResult>(LendAsync(fetch.WaitAsync(remaining, _time, aborted), version, index, mac, deadline, aborted));
     }
+
+    private async Task<ChunkReadResult> LendAsync(Task<ChunkReadResult> fetch, IsoVersion version, long index, string mac, long deadline, CancellationToken aborted)
+    {
+        var result = await fetch;
+        if (TryLend(result))
+        {
+            return result;
+        }
+
+        // A cache smaller than a chunk, or a version forgotten in flight: the entry was dropped, and the last reference
+        // to its buffer with it, before this waiter ran. Its own read gets it a reference of its own.
+        return await ReadUncachedAsync(version, index, mac, deadline, aborted);
+    }
+
+    // Takes a reference to a held result's buffer for one reader; false once the buffer went back to its pool.
+    private static bool TryLend(ChunkReadResult result) => result.Lease is not { } lease || lease.TryRetain();
+
+    private Task<ChunkReadResult> ReadUncachedAsync(IsoVersion version, long index, string mac, long deadline, CancellationToken aborted)
+    {
+        var key = version.ChunkKey(index);
+        var read = new ChunkRead(_grains.GetGrain<IIsoChunkGrain>(key), version, ChunkLength(version, index));
+        return _calls.CallAsync(ReadChunk, read, ClusterCallKind.ChunkRead, mac, key, deadline, aborted).AsTask();
+    }
+
+    private static int ChunkLength(IsoVersion version, long index) =>
+        (int)Math.Min(version.ChunkSize, version.Length - (index * version.ChunkSize));
 
     private Task<ChunkReadResult> StartFetch(IsoVersion version, long index, string mac)
     {
@@ -139,12 +175,13 @@ internal sealed class ChunkNearCache
     {
         try
         {
-            var length = (int)Math.Min(version.ChunkSize, version.Length - (index * version.ChunkSize));
+            var length = ChunkLength(version, index);
             var key = version.ChunkKey(index);
             var read = new ChunkRead(_grains.GetGrain<IIsoChunkGrain>(key), version, length);
             var result = await _calls.CallAsync(ReadChunk, read, ClusterCallKind.ChunkRead, mac, key, _calls.StartDeadline(), CancellationToken.None);
             if (result.Status == UpstreamStatus.Ok && result.Data.Length != length)
             {
+                result.Lease?.Release();
                 result = new ChunkReadResult(UpstreamStatus.BadResponse, ReadOnlyMemory<byte>.Empty, [], $"chunk grain {key} returned {result.Data.Length} bytes, not {length}");
             }
 
@@ -157,20 +194,28 @@ internal sealed class ChunkNearCache
             }
 
             entry.LastRead = _time.GetTimestamp();
+            var held = false;
             lock (_lock)
             {
                 // A version forgotten while its chunk was in flight is not counted: nothing holds it any more.
                 if (_entries.TryGetValue(id, out var current) && current == entry)
                 {
                     entry.Bytes = length;
+                    entry.Lease = result.Lease;
                     _usedBytes += length;
+                    held = true;
                 }
             }
 
-            // Evicting first (even this chunk, when the cache is that small) costs the waiters nothing: they get the
-            // result itself, not the entry; and a reader arriving after them finds the cache already within its size.
+            // Evicting first (even this chunk, when the cache is that small) costs the waiters little: they get the
+            // result itself, and one whose buffer is gone by then reads the chunk for itself; a reader arriving after
+            // them finds the cache already within its size.
             EvictBeyondCapacity();
             entry.Completion.SetResult(result);
+            if (!held)
+            {
+                result.Lease?.Release();
+            }
         }
         catch (Exception ex)
         {
@@ -223,6 +268,7 @@ internal sealed class ChunkNearCache
             if (_entries.TryRemove(new KeyValuePair<ChunkId, Entry>(id, entry)))
             {
                 _usedBytes -= entry.Bytes;
+                entry.Lease?.Release();
             }
         }
     }
@@ -240,5 +286,8 @@ internal sealed class ChunkNearCache
         public long Bytes { get; set; }
 
         public long LastRead { get; set; }
+
+        // The entry's reference to the silo cache's buffer (embedded mode), set with Bytes; given back when it is dropped.
+        public ChunkBuffer? Lease { get; set; }
     }
 }

@@ -51,7 +51,7 @@ public static class GatewayApplication
         }
         else
         {
-            builder.UseOrleansClient(client => client.UseIsoClusterClustering(configuration).AddIsoClusterTracing(configuration));
+            builder.UseOrleansClient(client => client.UseIsoClusterClustering(configuration).AddIsoClusterSerialization().AddIsoClusterTracing(configuration));
         }
 
         // Three measured transport settings (64 KiB range reads from cache, wrk with 64 and 256 connections):

@@ -67,6 +67,9 @@ internal readonly struct IsoBodyReader
             }
 
             _plan.Overlay.Write(writer, piece.Data.Span, position, piece.OccurrenceStarts);
+
+            // Copied into the response: the chunk's buffer may go back to its pool.
+            piece.Lease?.Release();
             _metrics.BytesServed(piece.Data.Length);
             var flushed = await writer.FlushAsync(_cancellationToken);
             if (flushed.IsCanceled || flushed.IsCompleted)
@@ -103,8 +106,11 @@ internal readonly struct IsoBodyReader
         IsoPiece.Slice(await chunk, offset, count);
 }
 
-/// <summary>Bytes of a range within one chunk and the magic-string occurrences of that chunk, or why there are none.</summary>
-internal readonly record struct IsoPiece(UpstreamStatus Status, ReadOnlyMemory<byte> Data, long[] OccurrenceStarts, string? Reason)
+/// <summary>
+/// Bytes of a range within one chunk and the magic-string occurrences of that chunk, or why there are none; with the
+/// reader's reference to the buffer the bytes lie in, released once they are written.
+/// </summary>
+internal readonly record struct IsoPiece(UpstreamStatus Status, ReadOnlyMemory<byte> Data, long[] OccurrenceStarts, string? Reason, ChunkBuffer? Lease = null)
 {
     /// <summary>What <see cref="IsoBodyReader.WriteAsync"/> returns once the whole range is written.</summary>
     public static IsoPiece Done => new(UpstreamStatus.Ok, ReadOnlyMemory<byte>.Empty, [], null);
@@ -115,6 +121,6 @@ internal readonly record struct IsoPiece(UpstreamStatus Status, ReadOnlyMemory<b
     /// </summary>
     public static IsoPiece Slice(ChunkReadResult chunk, int offset, int count) =>
         chunk.Status == UpstreamStatus.Ok
-            ? new(UpstreamStatus.Ok, chunk.Data.Slice(offset, count), chunk.OccurrenceStarts, null)
+            ? new(UpstreamStatus.Ok, chunk.Data.Slice(offset, count), chunk.OccurrenceStarts, null, chunk.Lease)
             : new(chunk.Status, ReadOnlyMemory<byte>.Empty, [], chunk.Reason);
 }

@@ -38,6 +38,10 @@ public static class IsoClusterSiloBuilderExtensions
         services.AddSingleton<UpstreamClient>();
         services.AddSingleton<UpstreamMetrics>();
         services.AddSingleton<ChunkMemoryBudget>();
+        services.AddSingleton(static provider => ChunkBuffers.CreatePool(
+            provider.GetRequiredService<IOptions<CacheOptions>>().Value,
+            provider.GetRequiredService<IOptions<IsoOptions>>().Value));
+        services.AddIsoClusterSerialization();
         services.AddSingleton<ChunkCacheMetrics>();
         services.AddHardwareSource();
         return builder;

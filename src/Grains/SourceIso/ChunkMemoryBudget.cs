@@ -111,19 +111,26 @@ public sealed class ChunkMemoryBudget
     }
 }
 
-/// <summary>One cached chunk buffer, owned by a chunk grain activation and accounted by <see cref="ChunkMemoryBudget"/>.</summary>
+/// <summary>
+/// One cached chunk, owned by a chunk grain activation and accounted by <see cref="ChunkMemoryBudget"/>. It holds one
+/// reference to its pooled buffer, given back when the chunk is evicted; readers take their own.
+/// </summary>
 public sealed class CachedChunk
 {
-    private volatile byte[]? _buffer;
+    private ChunkBuffer? _buffer;
 
-    /// <summary>Wraps <paramref name="buffer"/> whose bytes at <paramref name="dataOffset"/> are the chunk.</summary>
-    public CachedChunk(byte[] buffer, int dataOffset, int dataLength, long[] occurrenceStarts)
+    /// <summary>
+    /// Wraps <paramref name="buffer"/>, taking over the caller's reference, whose bytes at <paramref name="dataOffset"/>
+    /// are the chunk.
+    /// </summary>
+    public CachedChunk(ChunkBuffer buffer, int dataOffset, int dataLength, long[] occurrenceStarts)
     {
+        ArgumentNullException.ThrowIfNull(buffer);
         _buffer = buffer;
         DataOffset = dataOffset;
         DataLength = dataLength;
         OccurrenceStarts = occurrenceStarts;
-        Bytes = buffer.Length;
+        Bytes = buffer.Array.Length;
         Node = new LinkedListNode<CachedChunk>(this);
     }
 
@@ -133,11 +140,8 @@ public sealed class CachedChunk
     /// <summary>Absolute ISO offsets of magic-string occurrences overlapping the chunk.</summary>
     public long[] OccurrenceStarts { get; }
 
-    /// <summary>The chunk's bytes, or empty once evicted.</summary>
-    public ReadOnlyMemory<byte> Data => _buffer is { } buffer ? buffer.AsMemory(DataOffset, DataLength) : ReadOnlyMemory<byte>.Empty;
-
-    /// <summary>Whether the bytes are still held.</summary>
-    public bool IsEvicted => _buffer is null;
+    /// <summary>Whether the chunk's reference to its buffer was given back.</summary>
+    public bool IsEvicted => Volatile.Read(ref _buffer) is null;
 
     internal int DataOffset { get; }
 
@@ -145,6 +149,23 @@ public sealed class CachedChunk
 
     internal LinkedListNode<CachedChunk> Node { get; }
 
-    // Readers already holding Data keep the array alive until they finish; the cache just stops referencing it.
-    internal void Evict() => _buffer = null;
+    /// <summary>
+    /// The chunk's bytes with a reference taken for the caller (who releases it), or false once the chunk was evicted
+    /// and its buffer may already hold another chunk.
+    /// </summary>
+    public bool TryRetain(out ChunkBuffer buffer, out ReadOnlyMemory<byte> data)
+    {
+        buffer = Volatile.Read(ref _buffer)!;
+        if (buffer is not null && buffer.TryRetain())
+        {
+            data = buffer.Array.AsMemory(DataOffset, DataLength);
+            return true;
+        }
+
+        data = default;
+        return false;
+    }
+
+    // Readers holding their own reference keep the bytes until they release it; only the cache's reference goes here.
+    internal void Evict() => Interlocked.Exchange(ref _buffer, null)?.Release();
 }

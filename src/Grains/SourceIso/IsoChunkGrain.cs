@@ -30,6 +30,7 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
     private static readonly TimeSpan FailureHold = TimeSpan.FromSeconds(1);
 
     private readonly ChunkMemoryBudget _budget;
+    private readonly ChunkBufferPool _buffers;
     private readonly UpstreamClient _upstream;
     private readonly byte[] _magic;
     private readonly ChunkCacheMetrics _cacheMetrics;
@@ -42,6 +43,7 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
 
     public IsoChunkGrain(
         ChunkMemoryBudget budget,
+        ChunkBufferPool buffers,
         UpstreamClient upstream,
         IOptions<IsoOptions> options,
         ChunkCacheMetrics cacheMetrics,
@@ -49,6 +51,7 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         TimeProvider time)
     {
         _budget = budget;
+        _buffers = buffers;
         _upstream = upstream;
         _time = time;
         _magic = Encoding.ASCII.GetBytes(options.Value.MagicString);
@@ -67,8 +70,13 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         ArgumentOutOfRangeException.ThrowIfGreaterThan(offset + (long)count, chunkLength, nameof(count));
 
         var chunk = _chunk;
-        var data = chunk?.Data ?? ReadOnlyMemory<byte>.Empty;
-        if (chunk is null || data.Length != chunkLength || !_budget.Touch(chunk))
+        ChunkBuffer lease;
+        ReadOnlyMemory<byte> data;
+        if (chunk is not null && chunk.DataLength == chunkLength && _budget.Touch(chunk) && chunk.TryRetain(out lease, out data))
+        {
+            _cacheMetrics.Hit();
+        }
+        else
         {
             if (_failure is { } held && _time.GetElapsedTime(_failedAt) < FailureHold)
             {
@@ -78,24 +86,21 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
             _cacheMetrics.Miss();
 
             // The fetch is shared by every queued reader, so one reader's cancellation must not abort it.
-            var (fetched, fetchedData, failure) = await FetchAsync(version, chunkStart, chunkLength);
-            if (fetched is null)
+            var fetch = await FetchAsync(version, chunkStart, chunkLength);
+            if (fetch.Chunk is null)
             {
-                _failure = new ChunkReadResult(failure.Status, ReadOnlyMemory<byte>.Empty, [], failure.Reason);
+                _failure = new ChunkReadResult(fetch.Failure.Status, ReadOnlyMemory<byte>.Empty, [], fetch.Failure.Reason);
                 _failedAt = _time.GetTimestamp();
                 return _failure;
             }
 
             _failure = null;
 
-            // The bytes as fetched, not chunk.Data: another grain's admission may already have evicted the chunk,
-            // and this reader must not depend on it staying cached.
-            chunk = fetched;
-            data = fetchedData;
-        }
-        else
-        {
-            _cacheMetrics.Hit();
+            // The reader's reference was taken before the chunk was admitted: another grain's admission may evict it at
+            // once, and this reader must not depend on it staying cached.
+            chunk = fetch.Chunk;
+            lease = fetch.Lease;
+            data = fetch.Data;
         }
 
         var sliceStart = chunkStart + offset;
@@ -103,7 +108,10 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
             UpstreamStatus.Ok,
             data.Slice(offset, count),
             Overlapping(chunk.OccurrenceStarts, sliceStart, sliceStart + count, _magic.Length),
-            null);
+            null)
+        {
+            Lease = lease,
+        };
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -117,31 +125,34 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         return Task.CompletedTask;
     }
 
-    private async Task<(CachedChunk? Chunk, ReadOnlyMemory<byte> Data, UpstreamRead Failure)> FetchAsync(IsoVersion version, long chunkStart, int chunkLength)
+    private async Task<Fetch> FetchAsync(IsoVersion version, long chunkStart, int chunkLength)
     {
         var margin = _magic.Length - 1;
         var windowStart = Math.Max(0, chunkStart - margin);
         var windowEnd = Math.Min(version.Length, chunkStart + chunkLength + margin);
-        var window = GC.AllocateUninitializedArray<byte>((int)(windowEnd - windowStart));
-
+        var windowLength = (int)(windowEnd - windowStart);
+        // Rented once the fetch has an upstream slot: a miss queued behind others holds no megabyte while it waits.
+        ChunkBuffer? buffer = null;
         var measurement = _upstreamMetrics.Start(version.Source, UpstreamOperation.ChunkRead);
-        var read = await _upstream.ReadAsync(version, windowStart, window, CancellationToken.None);
-        _upstreamMetrics.Stop(measurement, read.Status, read.Status == UpstreamStatus.Ok ? window.Length : 0);
+        var read = await _upstream.ReadAsync(version, windowStart, windowLength, () => (buffer = _buffers.Rent(windowLength)).Array.AsMemory(0, windowLength), CancellationToken.None);
+        _upstreamMetrics.Stop(measurement, read.Status, read.Status == UpstreamStatus.Ok ? windowLength : 0);
         if (read.Status != UpstreamStatus.Ok)
         {
-            return (null, default, read);
+            buffer?.Release();
+            return new Fetch(null, null!, default, read);
         }
 
-        var occurrences = MagicStringScanner.FindOverlapping(window, windowStart, _magic, chunkStart, chunkStart + chunkLength);
+        var occurrences = MagicStringScanner.FindOverlapping(buffer!.Array.AsSpan(0, windowLength), windowStart, _magic, chunkStart, chunkStart + chunkLength);
         if (_chunk is not null)
         {
             _budget.Release(_chunk);
         }
 
-        _chunk = new CachedChunk(window, (int)(chunkStart - windowStart), chunkLength, occurrences);
-        var data = _chunk.Data;
+        // The buffer's one reference becomes the cache's; the reader gets one of its own first.
+        _chunk = new CachedChunk(buffer, (int)(chunkStart - windowStart), chunkLength, occurrences);
+        _chunk.TryRetain(out var lease, out var data);
         _budget.Admit(_chunk);
-        return (_chunk, data, read);
+        return new Fetch(_chunk, lease, data, read);
     }
 
     private static long[] Overlapping(long[] occurrences, long start, long end, int magicLength)
@@ -172,4 +183,6 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
 
         return result;
     }
+
+    private readonly record struct Fetch(CachedChunk? Chunk, ChunkBuffer Lease, ReadOnlyMemory<byte> Data, UpstreamRead Failure);
 }

@@ -58,7 +58,7 @@ public sealed partial class UpstreamClient
         fetch.Attempts++;
         var version = fetch.Version!;
         var offset = fetch.Offset;
-        var end = offset + fetch.Destination.Length - 1;
+        var end = offset + fetch.Length - 1;
         var (lease, busy) = await AcquireSlotAsync(fetch, cancellationToken);
         if (lease is null)
         {

@@ -74,8 +74,10 @@ public sealed partial class UpstreamClient
     private static partial void LogRetrying(ILogger logger, string url, string what, int attempt, UpstreamStatus status, string? reason, long delayMs);
 
     /// <summary>One fetch through its attempts: what it reads, when it began, how many attempts it made.</summary>
-    private sealed class Fetch(UpstreamClient client, IsoSource source, IsoVersion? version, long offset, Memory<byte> destination, string what, long startedAt)
+    private sealed class Fetch(UpstreamClient client, IsoSource source, IsoVersion? version, long offset, int length, Func<Memory<byte>> destination, string what, long startedAt)
     {
+        private Memory<byte>? _destination;
+
         public UpstreamClient Client { get; } = client;
 
         public IsoSource Source { get; } = source;
@@ -84,7 +86,10 @@ public sealed partial class UpstreamClient
 
         public long Offset { get; } = offset;
 
-        public Memory<byte> Destination { get; } = destination;
+        public int Length { get; } = length;
+
+        // Asked for by the first attempt that gets a slot, and kept for the attempts after it.
+        public Memory<byte> Destination => _destination ??= destination();
 
         public string What { get; } = what;
 

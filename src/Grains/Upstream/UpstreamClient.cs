@@ -156,7 +156,7 @@ public sealed partial class UpstreamClient : IDisposable
             return probe;
         }
 
-        var fetch = new Fetch(this, source, null, 0, Memory<byte>.Empty, "the version probe (bytes 0-0)", _time.GetTimestamp());
+        var fetch = new Fetch(this, source, null, 0, 0, static () => Memory<byte>.Empty, "the version probe (bytes 0-0)", _time.GetTimestamp());
         var result = await RunAsync(retry ? _probeRetry : ResiliencePipeline<UpstreamProbe>.Empty, static (fetch, token) => fetch.Client.ProbeOnceAsync(fetch, token), fetch, cancellationToken);
         if (result.Status != UpstreamStatus.Ok)
         {
@@ -171,9 +171,18 @@ public sealed partial class UpstreamClient : IDisposable
     /// failing with <see cref="UpstreamStatus.VersionChanged"/> rather than returning bytes of another version.
     /// Transient failures are retried within <see cref="UpstreamOptions.RetryDeadline"/>.
     /// </summary>
-    public async Task<UpstreamRead> ReadAsync(IsoVersion version, long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    public Task<UpstreamRead> ReadAsync(IsoVersion version, long offset, Memory<byte> destination, CancellationToken cancellationToken) =>
+        ReadAsync(version, offset, destination.Length, () => destination, cancellationToken);
+
+    /// <summary>
+    /// Reads <paramref name="length"/> bytes at <paramref name="offset"/> of <paramref name="version"/> into the memory
+    /// <paramref name="destination"/> returns, which is asked for once, when the first attempt holds a fetch slot: a fetch
+    /// queued behind <see cref="UpstreamOptions.MaxConnectionsPerServer"/> others holds no buffer while it waits.
+    /// </summary>
+    public async Task<UpstreamRead> ReadAsync(IsoVersion version, long offset, int length, Func<Memory<byte>> destination, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(version);
+        ArgumentNullException.ThrowIfNull(destination);
         if (version.Source.LocalPath is { } path)
         {
             if (RefuseClientFile(version.Source) is { } refused)
@@ -185,17 +194,17 @@ public sealed partial class UpstreamClient : IDisposable
             timeout.CancelAfter(_options.Timeout);
             try
             {
-                var read = await _files.ReadAsync(path, version, offset, destination, timeout.Token);
+                var read = await _files.ReadAsync(path, version, offset, destination(), timeout.Token);
                 return read.Status == UpstreamStatus.Ok ? read : Log(version.Source, read, attempts: 1);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                return Log(version.Source, new(UpstreamStatus.TimedOut, $"{path}: bytes {offset}-{offset + destination.Length - 1} not read within {_options.Timeout.TotalSeconds:0.#} s"), attempts: 1);
+                return Log(version.Source, new(UpstreamStatus.TimedOut, $"{path}: bytes {offset}-{offset + length - 1} not read within {_options.Timeout.TotalSeconds:0.#} s"), attempts: 1);
             }
         }
 
-        var window = $"bytes {offset}-{offset + destination.Length - 1}";
-        var fetch = new Fetch(this, version.Source, version, offset, destination, window, _time.GetTimestamp());
+        var window = $"bytes {offset}-{offset + length - 1}";
+        var fetch = new Fetch(this, version.Source, version, offset, length, destination, window, _time.GetTimestamp());
         var result = await RunAsync(_readRetry, static (fetch, token) => fetch.Client.ReadOnceAsync(fetch, token), fetch, cancellationToken);
         return result.Status == UpstreamStatus.Ok ? result : Log(version.Source, result, fetch.Attempts);
     }

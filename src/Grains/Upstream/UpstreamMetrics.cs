@@ -10,7 +10,7 @@ public enum UpstreamOperation
     /// <summary>A source ISO's length and validators (<see cref="UpstreamClient.ProbeAsync"/>).</summary>
     Probe = 0,
 
-    /// <summary>One chunk's bytes (<see cref="UpstreamClient.ReadAsync"/>).</summary>
+    /// <summary>One chunk's bytes (<see cref="UpstreamClient"/>).</summary>
     ChunkRead = 1,
 }
 

@@ -183,5 +183,69 @@ public sealed class ChunkNearCacheTests
         Assert.Equal(Upstream.AsSpan(96).ToArray(), last.Data.ToArray());
     }
 
+    [Fact]
+    public async Task GetAsync_PooledChunkDroppedWhileAReaderHoldsIt_ItsBytesStayUntilTheReaderReleases()
+    {
+        var pool = new ChunkBufferPool(ChunkSize, maxFree: 16);
+        var chunks = new FakeChunks(Upstream, [], 6) { Pool = pool };
+        using var harness = new ClusterCallHarness();
+        var cache = FakeChunks.NearCache(chunks, harness, capacity: ChunkSize);
+        var held = await cache.GetAsync(Version, 0, Mac, Deadline(harness), CancellationToken.None);
+
+        // Each read drops the chunk before it, and its buffer goes back to the pool for the next read.
+        for (var pass = 0; pass < 3; pass++)
+        {
+            for (var index = 1; index < Version.ChunkCount; index++)
+            {
+                var other = await cache.GetAsync(Version, index, Mac, Deadline(harness), CancellationToken.None);
+                other.Lease!.Release();
+            }
+        }
+
+        Assert.Equal(Upstream.AsSpan(0, ChunkSize).ToArray(), held.Data.ToArray());
+        Assert.Equal(2, chunks.StillHeld());
+        held.Lease!.Release();
+        Assert.Equal(1, chunks.StillHeld());
+    }
+
+    [Fact]
+    public async Task GetAsync_CacheSmallerThanAChunkAndManyWaiters_EachGetsTheBytesAndEveryBufferIsReleased()
+    {
+        // The entry is dropped the moment its fetch lands, and its buffer with it, before the waiters run: each one then
+        // reads the chunk for itself rather than use bytes that went back to the pool.
+        var pool = new ChunkBufferPool(ChunkSize, maxFree: 64);
+        var chunks = new FakeChunks(Upstream, [], 6) { Pool = pool };
+        chunks.DelayNext(2, TimeSpan.FromMilliseconds(100));
+        using var harness = new ClusterCallHarness();
+        var cache = FakeChunks.NearCache(chunks, harness, capacity: ChunkSize - 1);
+
+        var reads = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => cache.GetAsync(Version, 2, Mac, Deadline(harness), CancellationToken.None).AsTask()));
+
+        Assert.All(reads, read => Assert.Equal(Upstream.AsSpan(2 * ChunkSize, ChunkSize).ToArray(), read.Data.ToArray()));
+        Assert.All(reads, read => read.Lease!.Release());
+        Assert.Equal(0, chunks.StillHeld());
+        Assert.Equal(0, cache.UsedBytes);
+    }
+
+    [Fact]
+    public async Task ForgetVersion_PooledChunksHeld_GivesEveryBufferBack()
+    {
+        var pool = new ChunkBufferPool(ChunkSize, maxFree: 16);
+        var chunks = new FakeChunks(Upstream, [], 6) { Pool = pool };
+        using var harness = new ClusterCallHarness();
+        var cache = FakeChunks.NearCache(chunks, harness, capacity: 1024);
+        for (var index = 0; index < Version.ChunkCount; index++)
+        {
+            (await cache.GetAsync(Version, index, Mac, Deadline(harness), CancellationToken.None)).Lease!.Release();
+            (await cache.GetAsync(Version, index, Mac, Deadline(harness), CancellationToken.None)).Lease!.Release();
+        }
+
+        Assert.Equal((int)Version.ChunkCount, chunks.StillHeld());
+        cache.ForgetVersion(Version.Id);
+
+        Assert.Equal(0, chunks.StillHeld());
+        Assert.Equal((int)Version.ChunkCount, pool.FreeCount);
+    }
+
     private static long Deadline(ClusterCallHarness harness) => harness.Policy.StartDeadline();
 }

@@ -47,6 +47,18 @@ internal sealed class FakeChunks(byte[] upstream, long[] occurrences, int magicL
 
     public int Attempts(long index) => _attempts.GetValueOrDefault(index);
 
+    /// <summary>
+    /// When set, every read answers from a buffer of this pool with a reference taken for the caller, as an embedded
+    /// silo's chunk grain does (whose cache has, at worst, already dropped its own).
+    /// </summary>
+    public ChunkBufferPool? Pool { get; init; }
+
+    /// <summary>Every buffer handed out from <see cref="Pool"/>.</summary>
+    public ConcurrentQueue<ChunkBuffer> Lent { get; } = new();
+
+    /// <summary>Buffers handed out whose last reference was not released yet (a probe that takes none).</summary>
+    public int StillHeld() => Lent.Count(buffer => IsHeld(buffer));
+
     public async ValueTask<ChunkReadResult> ReadAsync(long index, int offset, int count, CancellationToken cancellationToken)
     {
         _attempts.AddOrUpdate(index, 1, (_, n) => n + 1);
@@ -77,11 +89,38 @@ internal sealed class FakeChunks(byte[] upstream, long[] occurrences, int magicL
 
         var start = (index * ChunkSize) + offset;
         var length = (int)Math.Min(count, upstream.Length - start);
+        if (Pool is { } pool)
+        {
+            var buffer = pool.Rent(length);
+            upstream.AsSpan((int)start, length).CopyTo(buffer.Array);
+            Lent.Enqueue(buffer);
+            return new ChunkReadResult(
+                UpstreamStatus.Ok,
+                buffer.Array.AsMemory(0, length),
+                [.. occurrences.Where(o => o < start + length && o + magicLength > start)],
+                null)
+            {
+                Lease = buffer,
+            };
+        }
+
         return new ChunkReadResult(
             UpstreamStatus.Ok,
             upstream.AsMemory((int)start, length),
             [.. occurrences.Where(o => o < start + length && o + magicLength > start)],
             null);
+    }
+
+    // Taking a reference succeeds only while one is held; the probe gives it straight back.
+    private static bool IsHeld(ChunkBuffer buffer)
+    {
+        if (!buffer.TryRetain())
+        {
+            return false;
+        }
+
+        buffer.Release();
+        return true;
     }
 
     private void Enqueue(long index, Step step) => _script.GetOrAdd(index, _ => new()).Enqueue(step);

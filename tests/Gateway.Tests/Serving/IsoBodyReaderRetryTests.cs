@@ -84,6 +84,24 @@ public sealed class IsoBodyReaderRetryTests
         Assert.Equal(2, chunks.Attempts(0));
     }
 
+    [Fact]
+    public async Task WriteAsync_PooledChunksFailingTransiently_WritesThePatchedBytesAndReleasesEveryPiece()
+    {
+        // An embedded gateway's pieces lie in the silo cache's pooled buffers: each is given back once written, also
+        // after a retry, so the pool never loses a buffer to a finished body and never reuses one still being written.
+        var chunks = new FakeChunks(Upstream, [29], Magic.Length) { Pool = new ChunkBufferPool(ChunkSize, maxFree: 16) };
+        chunks.FailNext(1, new SiloUnavailableException("the silo holding chunk 1 died"));
+        chunks.HangNext(2);
+        using var harness = new ClusterCallHarness(FastRetries());
+        var reader = Reader(chunks, harness);
+
+        var (written, status) = await WriteAsync(reader, new ByteRange(5, 90));
+
+        Assert.Equal(UpstreamStatus.Ok, status);
+        Assert.Equal(Patched.AsSpan(5, 90).ToArray(), written);
+        Assert.Equal(0, chunks.StillHeld());
+    }
+
     private static ClusterCallOptions FastRetries() => new()
     {
         MaxAttempts = 4,

@@ -62,6 +62,7 @@ public sealed class GrainClusterFixture : IAsyncLifetime
             ["Boot:TinkServerAddrPort"] = "10.0.0.1:42113",
         }));
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        builder.AddClientBuilderConfigurator<ClientConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
 
@@ -129,6 +130,11 @@ public sealed class GrainClusterFixture : IAsyncLifetime
     private sealed class SiloConfigurator : ISiloConfigurator
     {
         public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddIsoClusterGrains(siloBuilder.Configuration);
+    }
+
+    private sealed class ClientConfigurator : IClientBuilderConfigurator
+    {
+        public void Configure(IConfiguration configuration, IClientBuilder clientBuilder) => clientBuilder.AddIsoClusterSerialization();
     }
 }
 

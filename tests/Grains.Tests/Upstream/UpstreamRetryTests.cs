@@ -168,6 +168,32 @@ public sealed class UpstreamRetryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReadAsync_QueuedBehindTheOnlyFetchSlot_AsksForItsBufferOnlyOnceItHasTheSlot()
+    {
+        // A silo's misses queue behind Upstream:MaxConnectionsPerServer fetches; a chunk buffer is a megabyte, so a
+        // queued fetch must not hold one while it waits.
+        var options = new UpstreamOptions { MaxConnectionsPerServer = 1, MaxQueuedFetches = 1, RetryDeadline = TimeSpan.FromSeconds(10) };
+        var (client, version, name) = await PublishAsync(OriginFault.Slow(2 * 1024), times: 1, options);
+        using (client)
+        {
+            var slow = client.ReadAsync(version, Offset, new byte[Window], CancellationToken.None);
+            Assert.True(await EventuallyAsync(() => _origin.InFlight == 1));
+            var asked = 0;
+            var window = new byte[1000];
+
+            var queued = client.ReadAsync(version, 0, window.Length, () => { asked++; return window; }, CancellationToken.None);
+            await Task.Delay(200);
+
+            Assert.False(slow.IsCompleted);
+            Assert.Equal(0, asked);
+            Assert.Equal(UpstreamRead.Ok, await slow);
+            Assert.Equal(UpstreamRead.Ok, await queued);
+            Assert.Equal(1, asked);
+            Assert.True(window.AsSpan().SequenceEqual(_content.AsSpan(0, window.Length)));
+        }
+    }
+
+    [Fact]
     public async Task ReadAsync_UpstreamWithCredentialsInItsUrlRefusesConnections_ReasonAndLogShowNoCredentials()
     {
         // Reasons reach the BMC and the logs; user information in an operator's URL is a secret (as a presigned query is).
