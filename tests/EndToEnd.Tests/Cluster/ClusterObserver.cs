@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using IsoCluster.Grains.Hosting;
 using IsoCluster.Grains.SourceIso;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -34,6 +35,7 @@ public sealed class ClusterObserver : IAsyncDisposable
         var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.UseOrleansClient(client => client
             .UseRedisClustering(cluster.Redis.Endpoint)
+            .AddIsoClusterSerialization()
             .Configure<ClusterOptions>(options =>
             {
                 options.ClusterId = cluster.ClusterId;

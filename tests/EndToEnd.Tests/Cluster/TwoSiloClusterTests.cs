@@ -42,6 +42,7 @@ public sealed class TwoSiloClusterTests
                 ["Cache:ChunkSize"] = "1MiB",
             }));
             builder.AddSiloBuilderConfigurator<IsoClusterSiloConfigurator>();
+            builder.AddClientBuilderConfigurator<IsoClusterClientConfigurator>();
             var cluster = builder.Build();
             try
             {

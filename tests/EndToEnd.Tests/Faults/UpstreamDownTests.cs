@@ -40,8 +40,10 @@ public sealed class UpstreamDownTests(FaultsFixture fixture, ITestOutputHelper o
         // A chunk never fetched: a clear upstream failure, in time for the BMC to retry rather than give up.
         var miss = await reader.ReadAsync((5L * Chunk) + 100, 1_000);
         output.WriteLine($"FAULT-TABLE | upstream process stopped | cached: 206 (all), miss: {miss.Status} in {miss.Elapsed.TotalMilliseconds:0} ms: {miss.Detail} | wrong bytes {reader.WrongBytes}");
+        // Usually the silo's retries end first (502 naming the upstream, ~1.3 s); on a machine loaded enough that they
+        // do not, the gateway's own deadline answers (504), which is as clear and as timely.
         Assert.True(miss.Status is 502 or 504, miss.ToString());
-        Assert.Contains("upstream", miss.Detail, StringComparison.Ordinal);
+        Assert.Contains(miss.Status == 502 ? "upstream" : "did not answer in time", miss.Detail, StringComparison.Ordinal);
         Assert.True(miss.Elapsed < BmcDeadline, $"The miss took {miss.Elapsed}: {miss}");
 
         // A new boot (machine 1) after the revalidation interval: the probe fails, the last good version is kept.

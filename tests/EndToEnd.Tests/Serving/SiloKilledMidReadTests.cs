@@ -57,6 +57,7 @@ public sealed class SiloKilledMidReadTests(ITestOutputHelper output)
                 ["Cache:ChunkSize"] = ChunkSize,
             }));
             builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+            builder.AddClientBuilderConfigurator<IsoClusterClientConfigurator>();
             var cluster = builder.Build();
             try
             {

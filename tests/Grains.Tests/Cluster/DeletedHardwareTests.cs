@@ -54,6 +54,7 @@ public sealed class KubernetesHardwareClusterFixture : IAsyncLifetime
             ["Boot:TinkServerAddrPort"] = "10.0.0.1:42113",
         }));
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        builder.AddClientBuilderConfigurator<GrainClusterFixture.ClientConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
         await Cluster.WaitForLivenessToStabilizeAsync();

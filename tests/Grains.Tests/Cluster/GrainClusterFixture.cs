@@ -132,7 +132,8 @@ public sealed class GrainClusterFixture : IAsyncLifetime
         public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddIsoClusterGrains(siloBuilder.Configuration);
     }
 
-    private sealed class ClientConfigurator : IClientBuilderConfigurator
+    /// <summary>A test cluster's client, which reads chunk grains as a client-mode gateway does.</summary>
+    internal sealed class ClientConfigurator : IClientBuilderConfigurator
     {
         public void Configure(IConfiguration configuration, IClientBuilder clientBuilder) => clientBuilder.AddIsoClusterSerialization();
     }
