@@ -26,7 +26,10 @@ public sealed class ChunkMemoryBudget
         meter.CreateObservableGauge("isocluster.cache.chunks", () => Count, "{chunk}", "Chunks cached on this silo.");
     }
 
-    /// <summary>Bytes currently held.</summary>
+    /// <summary>Bytes this silo may hold (<see cref="CacheOptions.Size"/>).</summary>
+    public long CapacityBytes => _capacity;
+
+    /// <summary>Bytes currently held, the margins fetched around each chunk included.</summary>
     public long UsedBytes
     {
         get
@@ -64,6 +67,7 @@ public sealed class ChunkMemoryBudget
         {
             _recency.AddFirst(chunk.Node);
             _used += chunk.Bytes;
+            chunk.Account.Admitted(chunk.DataLength);
             while (_used > _capacity && _recency.Last is { } oldest && oldest != chunk.Node)
             {
                 Remove(oldest.Value);
@@ -107,6 +111,7 @@ public sealed class ChunkMemoryBudget
     {
         _recency.Remove(chunk.Node);
         _used -= chunk.Bytes;
+        chunk.Account.Removed(chunk.DataLength);
         chunk.Evict();
     }
 }
@@ -116,10 +121,16 @@ public sealed class CachedChunk
 {
     private volatile byte[]? _buffer;
 
-    /// <summary>Wraps <paramref name="buffer"/> whose bytes at <paramref name="dataOffset"/> are the chunk.</summary>
-    public CachedChunk(byte[] buffer, int dataOffset, int dataLength, long[] occurrenceStarts)
+    /// <summary>
+    /// Wraps <paramref name="buffer"/> whose bytes at <paramref name="dataOffset"/> are the chunk, a chunk of the version
+    /// <paramref name="account"/> accounts for.
+    /// </summary>
+    public CachedChunk(byte[] buffer, int dataOffset, int dataLength, long[] occurrenceStarts, VersionCacheAccount account)
     {
+        ArgumentNullException.ThrowIfNull(buffer);
+        ArgumentNullException.ThrowIfNull(account);
         _buffer = buffer;
+        Account = account;
         DataOffset = dataOffset;
         DataLength = dataLength;
         OccurrenceStarts = occurrenceStarts;
@@ -135,6 +146,9 @@ public sealed class CachedChunk
 
     /// <summary>The chunk's bytes, or empty once evicted.</summary>
     public ReadOnlyMemory<byte> Data => _buffer is { } buffer ? buffer.AsMemory(DataOffset, DataLength) : ReadOnlyMemory<byte>.Empty;
+
+    /// <summary>Where the chunk's bytes are counted for the cache report while it is held.</summary>
+    public VersionCacheAccount Account { get; }
 
     /// <summary>Whether the bytes are still held.</summary>
     public bool IsEvicted => _buffer is null;

@@ -33,6 +33,7 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
     private readonly UpstreamClient _upstream;
     private readonly byte[] _magic;
     private readonly ChunkCacheMetrics _cacheMetrics;
+    private readonly ChunkCacheLedger _ledger;
     private readonly UpstreamMetrics _upstreamMetrics;
     private readonly long _index;
     private readonly TimeProvider _time;
@@ -45,6 +46,7 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         UpstreamClient upstream,
         IOptions<IsoOptions> options,
         ChunkCacheMetrics cacheMetrics,
+        ChunkCacheLedger ledger,
         UpstreamMetrics upstreamMetrics,
         TimeProvider time)
     {
@@ -53,6 +55,7 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         _time = time;
         _magic = Encoding.ASCII.GetBytes(options.Value.MagicString);
         _cacheMetrics = cacheMetrics;
+        _ledger = ledger;
         _upstreamMetrics = upstreamMetrics;
         var key = this.GetPrimaryKeyString();
         _index = long.Parse(key.AsSpan(key.LastIndexOf('/') + 1), NumberStyles.None, CultureInfo.InvariantCulture);
@@ -66,6 +69,8 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(offset + (long)count, chunkLength, nameof(count));
 
+        // Looked up on every read rather than kept: the ledger forgets accounts of versions no longer cached.
+        var account = _ledger.AccountFor(version);
         var chunk = _chunk;
         var data = chunk?.Data ?? ReadOnlyMemory<byte>.Empty;
         if (chunk is null || data.Length != chunkLength || !_budget.Touch(chunk))
@@ -76,9 +81,10 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
             }
 
             _cacheMetrics.Miss();
+            account.Miss();
 
             // The fetch is shared by every queued reader, so one reader's cancellation must not abort it.
-            var (fetched, fetchedData, failure) = await FetchAsync(version, chunkStart, chunkLength);
+            var (fetched, fetchedData, failure) = await FetchAsync(version, chunkStart, chunkLength, account);
             if (fetched is null)
             {
                 _failure = new ChunkReadResult(failure.Status, ReadOnlyMemory<byte>.Empty, [], failure.Reason);
@@ -96,6 +102,7 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         else
         {
             _cacheMetrics.Hit();
+            account.Hit();
         }
 
         var sliceStart = chunkStart + offset;
@@ -117,7 +124,11 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         return Task.CompletedTask;
     }
 
-    private async Task<(CachedChunk? Chunk, ReadOnlyMemory<byte> Data, UpstreamRead Failure)> FetchAsync(IsoVersion version, long chunkStart, int chunkLength)
+    private async Task<(CachedChunk? Chunk, ReadOnlyMemory<byte> Data, UpstreamRead Failure)> FetchAsync(
+        IsoVersion version,
+        long chunkStart,
+        int chunkLength,
+        VersionCacheAccount account)
     {
         var margin = _magic.Length - 1;
         var windowStart = Math.Max(0, chunkStart - margin);
@@ -138,7 +149,7 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
             _budget.Release(_chunk);
         }
 
-        _chunk = new CachedChunk(window, (int)(chunkStart - windowStart), chunkLength, occurrences);
+        _chunk = new CachedChunk(window, (int)(chunkStart - windowStart), chunkLength, occurrences, account);
         var data = _chunk.Data;
         _budget.Admit(_chunk);
         return (_chunk, data, read);
