@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Routing;
 namespace IsoCluster.Grains.Admin;
 
 /// <summary>
-/// The admin listener's endpoints: <c>/metrics</c> now, the boot page and the admin API later. A gateway serves them
+/// The admin listener's endpoints: <c>/metrics</c> and the machines API (<see cref="MachinesEndpoints"/>). A gateway serves them
 /// only on its <c>--admin-urls</c>, never to BMCs; a silo's one HTTP listener (<c>--urls</c>) is its admin listener.
 /// </summary>
 public static class AdminEndpoints
@@ -23,6 +23,7 @@ public static class AdminEndpoints
         var admin = endpoints.MapGroup("");
         admin.WithMetadata(AdminListenerOnlyMetadata.Instance);
         admin.MapPrometheusScrapingEndpoint(MetricsPath);
+        admin.MapMachinesApi();
         return admin;
     }
 }

@@ -39,6 +39,7 @@ public static class IsoClusterSiloBuilderExtensions
         services.AddSingleton<UpstreamMetrics>();
         services.AddSingleton<ChunkMemoryBudget>();
         services.AddSingleton<ChunkCacheMetrics>();
+        services.AddSingleton<BootMetrics>();
         services.AddHardwareSource();
         return builder;
     }
