@@ -42,6 +42,7 @@ public static class IsoClusterSiloBuilderExtensions
         services.AddSingleton<ChunkCacheMetrics>();
         services.AddSingleton<ChunkCacheLedger>();
         services.AddPlacementDirector<SiloKeyedPlacement, SiloKeyedPlacementDirector>();
+        services.AddSingleton<BootMetrics>();
         services.AddHardwareSource();
         return builder;
     }
