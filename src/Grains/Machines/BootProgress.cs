@@ -97,7 +97,7 @@ internal sealed class BootProgress
     public bool IsOtherBoot(BootReadReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
-        if (Ended && (report.LastSuccess is not null || !Failing))
+        if (Ended && (IsReading(report) || !Failing))
         {
             return true;
         }
@@ -138,7 +138,7 @@ internal sealed class BootProgress
             LastSuccess = success;
         }
 
-        if (report.LastSuccess is not null)
+        if (IsReading(report))
         {
             _lastSuccessAt = now;
         }
@@ -154,6 +154,13 @@ internal sealed class BootProgress
         }
 
         AddToRate(report.BytesServed, now);
+    }
+
+    /// <summary>Whether <paramref name="report"/> shows the machine reading: a successful answer, or bytes of a response still being written.</summary>
+    public static bool IsReading(BootReadReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return report.LastSuccess is not null || report.BytesServed > 0;
     }
 
     /// <summary>Whether the boot has gone <paramref name="idle"/> without a successful read by <paramref name="now"/>.</summary>

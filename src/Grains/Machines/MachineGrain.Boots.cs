@@ -41,7 +41,7 @@ internal sealed partial class MachineGrain
 
             // Errors alone (no plan was ever served) are recorded only for a machine that has Hardware: any client can
             // name any MAC, and the registry must list machines, not guesses.
-            if (report.LastSuccess is null && _revision is null)
+            if (!BootProgress.IsReading(report) && _revision is null)
             {
                 var lookup = await _hardware.FindAsync(_mac, CancellationToken.None);
                 if (lookup.Machine is null)
@@ -68,7 +68,7 @@ internal sealed partial class MachineGrain
         _boot.Add(report, now);
 
         // Reads of the pinned version are the boot going on, whether or not the gateway needed a fresh plan for them.
-        if (report.LastSuccess is not null && report.VersionId is not null && _pinnedVersion?.Id == report.VersionId)
+        if (BootProgress.IsReading(report) && report.VersionId is not null && _pinnedVersion?.Id == report.VersionId)
         {
             _lastReadAt = now;
         }
