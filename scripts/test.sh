@@ -11,7 +11,8 @@ set -euo pipefail
 # Debian packages the tests need: xorriso builds ISO images; QEMU (with its curl block driver) boots VMs over
 # HTTP(S); grub, mtools and busybox build the bootable fixture (scripts/boot-fixture.sh, which also fetches
 # the Debian kernel package it unpacks); redis-server holds cluster membership in the multi-process cluster tests;
-# kubectl (from the machine image's apt sources) renders deploy/ with its built-in kustomize for the manifest tests.
+# kubectl (from the machine image's apt sources) renders deploy/ with its built-in kustomize for the manifest tests;
+# chromium runs the boot page's browser test headless (driven over the DevTools protocol, so no chromium-driver).
 REQUIRED_PACKAGES=(
     xorriso
     qemu-system-x86
@@ -22,6 +23,7 @@ REQUIRED_PACKAGES=(
     busybox-static
     redis-server
     kubectl
+    chromium
 )
 
 readonly RESULTS_DIR_NAME="artifacts/test-results"

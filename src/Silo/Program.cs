@@ -7,7 +7,7 @@ using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
 
 // A silo on its own; gateways join it with --mode client. Its one HTTP listener (--urls) is its admin listener: the health
-// endpoints and /metrics.
+// endpoints, /metrics, the boot page and the admin API.
 var commandLine = CommandLine.Parse(args, SiloProgramSettings.All, SiloProgramSettings.HostFlags);
 if (commandLine.HelpRequested)
 {

@@ -1,3 +1,4 @@
+using IsoCluster.Gateway.BootReports;
 using IsoCluster.Gateway.Caching;
 using IsoCluster.Gateway.Ranges;
 using IsoCluster.Gateway.Serving;
@@ -24,6 +25,8 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<ChunkNearCache>();
         services.AddSingleton<ContentRangeCache>();
         services.AddSingleton<RequestAdmission>();
+        services.AddSingleton<BootReadTracker>();
+        services.AddHostedService(provider => provider.GetRequiredService<BootReadTracker>());
         services.AddSingleton<IsoEndpoint>();
         return services;
     }

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using IsoCluster.Gateway.BootReports;
 using IsoCluster.Gateway.Caching;
 using IsoCluster.Gateway.Ranges;
 using IsoCluster.Grains.SourceIso;
@@ -24,14 +25,16 @@ internal readonly struct IsoBodyReader
     private readonly ServedPlan _plan;
     private readonly GatewayMetrics _metrics;
     private readonly CancellationToken _cancellationToken;
+    private readonly MachineReads? _reads;
 
-    public IsoBodyReader(ChunkNearCache chunks, ClusterCallPolicy calls, ServedPlan plan, GatewayMetrics metrics, CancellationToken cancellationToken)
+    public IsoBodyReader(ChunkNearCache chunks, ClusterCallPolicy calls, ServedPlan plan, GatewayMetrics metrics, CancellationToken cancellationToken, MachineReads? reads = null)
     {
         _chunks = chunks;
         _calls = calls;
         _plan = plan;
         _metrics = metrics;
         _cancellationToken = cancellationToken;
+        _reads = reads;
     }
 
     /// <summary>
@@ -71,6 +74,7 @@ internal readonly struct IsoBodyReader
             // Copied into the response: the chunk's buffer may go back to its pool.
             piece.Lease?.Release();
             _metrics.BytesServed(piece.Data.Length);
+            _reads?.Served(position, piece.Data.Length);
             var flushed = await writer.FlushAsync(_cancellationToken);
             if (flushed.IsCanceled || flushed.IsCompleted)
             {

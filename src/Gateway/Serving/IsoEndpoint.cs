@@ -1,4 +1,5 @@
 using System.Buffers;
+using IsoCluster.Gateway.BootReports;
 using IsoCluster.Gateway.Caching;
 using IsoCluster.Gateway.Ranges;
 using IsoCluster.Grains.Machines;
@@ -25,6 +26,8 @@ namespace IsoCluster.Gateway.Serving;
 /// 6. First bytes read before any header is sent, so an upstream failure is still a clean 5xx.
 /// 7. Body streamed chunk by chunk from <see cref="ChunkNearCache"/> with the next chunk prefetched; never the whole
 ///    ISO in memory.
+/// From step 2 on, every answer is added to the machine's boot progress in memory (<see cref="BootReadTracker"/>), which
+/// reaches its grain in a report about a second later: no grain call per request.
 /// </remarks>
 internal sealed partial class IsoEndpoint
 {
@@ -38,6 +41,7 @@ internal sealed partial class IsoEndpoint
     private readonly IGrainFactory _grains;
     private readonly GatewayOptions _options;
     private readonly GatewayMetrics _metrics;
+    private readonly BootReadTracker _boots;
     private readonly ILogger<IsoEndpoint> _logger;
 
     public IsoEndpoint(
@@ -49,6 +53,7 @@ internal sealed partial class IsoEndpoint
         IGrainFactory grains,
         IOptions<GatewayOptions> options,
         GatewayMetrics metrics,
+        BootReadTracker boots,
         ILogger<IsoEndpoint> logger)
     {
         _plans = plans;
@@ -59,6 +64,7 @@ internal sealed partial class IsoEndpoint
         _grains = grains;
         _options = options.Value;
         _metrics = metrics;
+        _boots = boots;
         _logger = logger;
     }
 
@@ -129,6 +135,11 @@ internal sealed partial class IsoEndpoint
                 var failure = refused.Status == BootPlanStatus.UpstreamFailed
                     ? IsoFailure.From(refused.UpstreamStatus, refused.Reason)
                     : IsoFailure.From(refused.Status, refused.Reason, machine.ToString());
+                if (refused.Status != BootPlanStatus.HardwareNotFound)
+                {
+                    _boots.Failed(machine, refused.Plan?.Source, failure);
+                }
+
                 await FailAsync(context, machine.ToString(), refused.Plan?.Source, failure);
                 return;
             }
@@ -137,17 +148,17 @@ internal sealed partial class IsoEndpoint
         }
         catch (ClusterCallException ex)
         {
-            await FailAsync(context, machine.ToString(), null, IsoFailure.From(ex));
+            await FailWithoutPlanAsync(context, machine, IsoFailure.From(ex));
             return;
         }
         catch (TimeoutException)
         {
-            await FailAsync(context, machine.ToString(), null, IsoFailure.ClusterTimeout("boot plan or ISO version"));
+            await FailWithoutPlanAsync(context, machine, IsoFailure.ClusterTimeout("boot plan or ISO version"));
             return;
         }
         catch (OrleansException ex)
         {
-            await FailAsync(context, machine.ToString(), null, IsoFailure.ClusterUnavailable(ex.GetType().Name));
+            await FailWithoutPlanAsync(context, machine, IsoFailure.ClusterUnavailable(ex.GetType().Name));
             return;
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
@@ -158,6 +169,7 @@ internal sealed partial class IsoEndpoint
 
         var macText = plan.Mac;
         var version = plan.Version;
+        var reads = _boots.For(machine, plan);
 
         // 4. Validators and preconditions.
         var etag = plan.ETag;
@@ -182,11 +194,13 @@ internal sealed partial class IsoEndpoint
         {
             response.StatusCode = StatusCodes.Status304NotModified;
             _metrics.RequestServed(StatusCodes.Status304NotModified);
+            reads.Answered(ReadOutcome.Success, _boots.UtcNow);
             return;
         }
 
         if (preconditions.Outcome == PreconditionOutcome.PreconditionFailed)
         {
+            reads.Answered(ReadOutcome.Neither, _boots.UtcNow);
             await WriteErrorAsync(context, IsoFailure.PreconditionFailed());
             return;
         }
@@ -198,11 +212,12 @@ internal sealed partial class IsoEndpoint
         if (ranges.Kind == RangeRequestKind.Unsatisfiable)
         {
             headers.ContentRange = ByteRange.UnsatisfiedContentRange(version.Length);
+            reads.Answered(ReadOutcome.Neither, _boots.UtcNow);
             await WriteErrorAsync(context, IsoFailure.RangeNotSatisfiable(version.Length));
             return;
         }
 
-        var reader = new IsoBodyReader(_chunks, _calls, plan, _metrics, aborted);
+        var reader = new IsoBodyReader(_chunks, _calls, plan, _metrics, aborted, reads);
         MultipartByteRanges? multipart = null;
         ByteRange first;
         if (ranges.Kind == RangeRequestKind.Full)
@@ -232,6 +247,7 @@ internal sealed partial class IsoEndpoint
         if (IsHead(request.Method) || version.Length == 0)
         {
             _metrics.RequestServed(response.StatusCode);
+            reads.Answered(ReadOutcome.Success, _boots.UtcNow);
             return;
         }
 
@@ -244,18 +260,19 @@ internal sealed partial class IsoEndpoint
         catch (ClusterCallException ex)
         {
             headers.ContentRange = default;
-            await FailAsync(context, macText, plan.Plan.Source, IsoFailure.From(ex));
+            await FailAsync(context, macText, plan.Plan.Source, IsoFailure.From(ex), reads);
             return;
         }
         catch (Exception ex) when (ex is TimeoutException or OrleansException)
         {
             headers.ContentRange = default;
-            await FailAsync(context, macText, plan.Plan.Source, ex is TimeoutException ? IsoFailure.ClusterTimeout("chunk read") : IsoFailure.ClusterUnavailable(ex.GetType().Name));
+            await FailAsync(context, macText, plan.Plan.Source, ex is TimeoutException ? IsoFailure.ClusterTimeout("chunk read") : IsoFailure.ClusterUnavailable(ex.GetType().Name), reads);
             return;
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             LogClientGone(_logger, machine);
+            reads.Answered(ReadOutcome.Neither, _boots.UtcNow);
             return;
         }
 
@@ -263,7 +280,7 @@ internal sealed partial class IsoEndpoint
         {
             await InvalidateIfChangedAsync(machine, sourceIso, plan, firstPiece.Status);
             headers.ContentRange = default;
-            await FailAsync(context, macText, plan.Plan.Source, IsoFailure.From(firstPiece.Status, firstPiece.Reason));
+            await FailAsync(context, macText, plan.Plan.Source, IsoFailure.From(firstPiece.Status, firstPiece.Reason), reads);
             return;
         }
 
@@ -298,15 +315,18 @@ internal sealed partial class IsoEndpoint
                 await InvalidateIfChangedAsync(machine, sourceIso, plan, outcome.Status);
                 LogBootFailedMidBody(_logger, macText, plan.Plan.Source.DisplayUrl, outcome.Status, outcome.Reason);
                 _metrics.RequestServed(StatusCodes.Status502BadGateway);
+                reads.Answered(ReadOutcome.Failure, _boots.UtcNow, IsoFailure.CutShort(IsoFailure.From(outcome.Status, outcome.Reason)));
                 context.Abort();
                 return;
             }
 
             _metrics.RequestServed(response.StatusCode);
+            reads.Answered(ReadOutcome.Success, _boots.UtcNow);
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException || aborted.IsCancellationRequested)
         {
             LogClientGone(_logger, machine);
+            reads.Answered(ReadOutcome.Neither, _boots.UtcNow);
         }
         catch (Exception ex) when (ex is ClusterCallException or TimeoutException or OrleansException)
         {
@@ -314,6 +334,7 @@ internal sealed partial class IsoEndpoint
             // Content-Length.
             LogBootFailedMidBody(_logger, macText, plan.Plan.Source.DisplayUrl, UpstreamStatus.Unreachable, ex.Message);
             _metrics.RequestServed(StatusCodes.Status502BadGateway);
+            reads.Answered(ReadOutcome.Failure, _boots.UtcNow, IsoFailure.CutShort(IsoFailure.ClusterUnavailable(ex.GetType().Name)));
             context.Abort();
         }
     }
@@ -331,8 +352,17 @@ internal sealed partial class IsoEndpoint
         }
     }
 
-    private async Task FailAsync(HttpContext context, string mac, IsoSource? source, IsoFailure failure)
+    // A cluster failure before the plan. The machine's grain keeps it only if the MAC has Hardware, so a MAC named by
+    // anyone during an outage is not put on record.
+    private Task FailWithoutPlanAsync(HttpContext context, MacAddress machine, IsoFailure failure)
     {
+        _boots.Failed(machine, null, failure);
+        return FailAsync(context, machine.ToString(), null, failure);
+    }
+
+    private async Task FailAsync(HttpContext context, string mac, IsoSource? source, IsoFailure failure, MachineReads? reads = null)
+    {
+        reads?.Answered(ReadOutcome.Failure, _boots.UtcNow, failure);
         // The log line carries the detail (a Hardware file's path, an upstream's own error) that the client's reason leaves out.
         if (failure.IsServerSide)
         {

@@ -160,6 +160,13 @@ internal readonly record struct IsoFailure(int StatusCode, string Reason)
     public static IsoFailure ClusterUnavailable(string what) =>
         new(StatusCodes.Status503ServiceUnavailable, $"the cluster is unavailable ({what})") { RetryAfter = RetryLater };
 
+    /// <summary>
+    /// <paramref name="failure"/> after the response's headers went out: the client saw a 206 or 200 end short of its
+    /// length, which a machine's boot progress records as a 502.
+    /// </summary>
+    public static IsoFailure CutShort(IsoFailure failure) =>
+        new(StatusCodes.Status502BadGateway, "response cut short: " + failure.Reason) { Detail = failure.Detail };
+
     /// <summary>The response body: the reason and a newline, UTF-8.</summary>
     public byte[] ToBody() =>
         Encoding.UTF8.GetBytes(Reason.Length <= MaxReason ? Reason + "\n" : string.Concat(Reason.AsSpan(0, MaxReason), "…\n"));

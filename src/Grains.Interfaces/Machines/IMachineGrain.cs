@@ -16,4 +16,12 @@ public interface IMachineGrain : IGrainWithStringKey
     /// <summary>Unpins <paramref name="versionId"/> after the upstream was found to have changed under this boot.</summary>
     [Alias("ReleaseVersion")]
     Task ReleaseVersionAsync(string versionId);
+
+    /// <summary>Adds what one gateway served this machine since its last report to the machine's boot progress.</summary>
+    [Alias("ReportReads")]
+    Task ReportReadsAsync(BootReadReport report);
+
+    /// <summary>The machine's current or last boot, or null when it has none since its grain was activated.</summary>
+    [Alias("GetBoot")]
+    ValueTask<MachineBoot?> GetBootAsync();
 }

@@ -4,7 +4,8 @@ using Microsoft.AspNetCore.Routing;
 namespace IsoCluster.Grains.Admin;
 
 /// <summary>
-/// The admin listener's endpoints: <c>/metrics</c> now, the boot page and the admin API later. A gateway serves them
+/// The admin listener's endpoints: <c>/metrics</c>, the live boot page (<c>/</c>, <c>/boots</c>), the machines API
+/// (<see cref="MachinesEndpoints"/>) and the cache report (<c>/api/cache</c>). A gateway serves them
 /// only on its <c>--admin-urls</c>, never to BMCs; a silo's one HTTP listener (<c>--urls</c>) is its admin listener.
 /// </summary>
 public static class AdminEndpoints
@@ -13,9 +14,10 @@ public static class AdminEndpoints
     public const string MetricsPath = "/metrics";
 
     /// <summary>
-    /// Maps <c>/metrics</c> (Prometheus text format) and returns the group it is in: map further admin endpoints into
-    /// that group and they carry <see cref="AdminListenerOnlyMetadata"/>, so a gateway serves them on its admin listener
-    /// only. The health endpoints stay outside it: both listeners serve them.
+    /// Maps <c>/metrics</c> (Prometheus text format), the machines API, <c>/api/cache</c> and the boot page, and returns
+    /// the group they are in: map further admin endpoints into that group and they carry
+    /// <see cref="AdminListenerOnlyMetadata"/>, so a gateway serves them on its admin listener only. The health endpoints
+    /// stay outside it: both listeners serve them.
     /// </summary>
     public static RouteGroupBuilder MapIsoClusterAdmin(this IEndpointRouteBuilder endpoints)
     {
@@ -23,6 +25,9 @@ public static class AdminEndpoints
         var admin = endpoints.MapGroup("");
         admin.WithMetadata(AdminListenerOnlyMetadata.Instance);
         admin.MapPrometheusScrapingEndpoint(MetricsPath);
+        admin.MapMachinesApi();
+        admin.MapCacheReport();
+        admin.MapBootPage();
         return admin;
     }
 }

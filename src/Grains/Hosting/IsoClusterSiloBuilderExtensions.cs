@@ -1,3 +1,4 @@
+using IsoCluster.Grains.Admin;
 using IsoCluster.Grains.Hardware;
 using IsoCluster.Grains.Machines;
 using IsoCluster.Grains.SourceIso;
@@ -43,6 +44,9 @@ public static class IsoClusterSiloBuilderExtensions
             provider.GetRequiredService<IOptions<IsoOptions>>().Value));
         services.AddIsoClusterSerialization();
         services.AddSingleton<ChunkCacheMetrics>();
+        services.AddSingleton<ChunkCacheLedger>();
+        services.AddPlacementDirector<SiloKeyedPlacement, SiloKeyedPlacementDirector>();
+        services.AddSingleton<BootMetrics>();
         services.AddHardwareSource();
         return builder;
     }

@@ -24,6 +24,7 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
     private readonly IsoOptions _isoOptions;
     private readonly UpstreamUrlPolicy _policy;
     private readonly TimeProvider _time;
+    private readonly BootMetrics _bootMetrics;
     private readonly ILogger<MachineGrain> _logger;
     private readonly MacAddress _mac;
     private readonly string _macText;
@@ -42,6 +43,7 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
         IOptions<IsoOptions> isoOptions,
         UpstreamUrlPolicy policy,
         TimeProvider time,
+        BootMetrics bootMetrics,
         ILogger<MachineGrain> logger)
     {
         _hardware = hardware;
@@ -49,6 +51,7 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
         _isoOptions = isoOptions.Value;
         _policy = policy;
         _time = time;
+        _bootMetrics = bootMetrics;
         _logger = logger;
         _macText = this.GetPrimaryKeyString();
         _mac = MacAddress.Parse(_macText);
@@ -72,8 +75,13 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
             }
 
             // Any client can name any of 2^48 MACs; an unknown one must not leave an activation behind. Only a MAC
-            // that had a plan and is still reading gets past this, and only until it goes idle.
-            DeactivateOnIdle();
+            // that had a plan and is still reading gets past this, and only until it goes idle. A boot not yet ended stays
+            // on record until it does.
+            if (!HasBootInProgress)
+            {
+                DeactivateOnIdle();
+            }
+
             _revision = null;
             _pinnedVersion = null;
             _keptAfterRemoval = false;

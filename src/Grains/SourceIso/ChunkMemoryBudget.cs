@@ -26,7 +26,10 @@ public sealed class ChunkMemoryBudget
         meter.CreateObservableGauge("isocluster.cache.chunks", () => Count, "{chunk}", "Chunks cached on this silo.");
     }
 
-    /// <summary>Bytes currently held.</summary>
+    /// <summary>Bytes this silo may hold (<see cref="CacheOptions.Size"/>).</summary>
+    public long CapacityBytes => _capacity;
+
+    /// <summary>Bytes currently held, the margins fetched around each chunk included.</summary>
     public long UsedBytes
     {
         get
@@ -64,6 +67,7 @@ public sealed class ChunkMemoryBudget
         {
             _recency.AddFirst(chunk.Node);
             _used += chunk.Bytes;
+            chunk.Account.Admitted(chunk.DataLength);
             while (_used > _capacity && _recency.Last is { } oldest && oldest != chunk.Node)
             {
                 Remove(oldest.Value);
@@ -107,6 +111,7 @@ public sealed class ChunkMemoryBudget
     {
         _recency.Remove(chunk.Node);
         _used -= chunk.Bytes;
+        chunk.Account.Removed(chunk.DataLength);
         chunk.Evict();
     }
 }
@@ -121,12 +126,14 @@ public sealed class CachedChunk
 
     /// <summary>
     /// Wraps <paramref name="buffer"/>, taking over the caller's reference, whose bytes at <paramref name="dataOffset"/>
-    /// are the chunk.
+    /// are the chunk, a chunk of the version <paramref name="account"/> accounts for.
     /// </summary>
-    public CachedChunk(ChunkBuffer buffer, int dataOffset, int dataLength, long[] occurrenceStarts)
+    public CachedChunk(ChunkBuffer buffer, int dataOffset, int dataLength, long[] occurrenceStarts, VersionCacheAccount account)
     {
         ArgumentNullException.ThrowIfNull(buffer);
+        ArgumentNullException.ThrowIfNull(account);
         _buffer = buffer;
+        Account = account;
         DataOffset = dataOffset;
         DataLength = dataLength;
         OccurrenceStarts = occurrenceStarts;
@@ -139,6 +146,9 @@ public sealed class CachedChunk
 
     /// <summary>Absolute ISO offsets of magic-string occurrences overlapping the chunk.</summary>
     public long[] OccurrenceStarts { get; }
+
+    /// <summary>Where the chunk's bytes are counted for the cache report while it is held.</summary>
+    public VersionCacheAccount Account { get; }
 
     /// <summary>Whether the chunk's reference to its buffer was given back.</summary>
     public bool IsEvicted => Volatile.Read(ref _buffer) is null;

@@ -34,6 +34,7 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
     private readonly UpstreamClient _upstream;
     private readonly byte[] _magic;
     private readonly ChunkCacheMetrics _cacheMetrics;
+    private readonly ChunkCacheLedger _ledger;
     private readonly UpstreamMetrics _upstreamMetrics;
     private readonly long _index;
     private readonly TimeProvider _time;
@@ -47,6 +48,7 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         UpstreamClient upstream,
         IOptions<IsoOptions> options,
         ChunkCacheMetrics cacheMetrics,
+        ChunkCacheLedger ledger,
         UpstreamMetrics upstreamMetrics,
         TimeProvider time)
     {
@@ -56,6 +58,7 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         _time = time;
         _magic = Encoding.ASCII.GetBytes(options.Value.MagicString);
         _cacheMetrics = cacheMetrics;
+        _ledger = ledger;
         _upstreamMetrics = upstreamMetrics;
         var key = this.GetPrimaryKeyString();
         _index = long.Parse(key.AsSpan(key.LastIndexOf('/') + 1), NumberStyles.None, CultureInfo.InvariantCulture);
@@ -69,12 +72,15 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(offset + (long)count, chunkLength, nameof(count));
 
+        // Looked up on every read rather than kept: the ledger forgets accounts of versions no longer cached.
+        var account = _ledger.AccountFor(version);
         var chunk = _chunk;
         ChunkBuffer lease;
         ReadOnlyMemory<byte> data;
         if (chunk is not null && chunk.DataLength == chunkLength && _budget.Touch(chunk) && chunk.TryRetain(out lease, out data))
         {
             _cacheMetrics.Hit();
+            account.Hit();
         }
         else
         {
@@ -84,9 +90,10 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
             }
 
             _cacheMetrics.Miss();
+            account.Miss();
 
             // The fetch is shared by every queued reader, so one reader's cancellation must not abort it.
-            var fetch = await FetchAsync(version, chunkStart, chunkLength);
+            var fetch = await FetchAsync(version, chunkStart, chunkLength, account);
             if (fetch.Chunk is null)
             {
                 _failure = new ChunkReadResult(fetch.Failure.Status, ReadOnlyMemory<byte>.Empty, [], fetch.Failure.Reason);
@@ -125,7 +132,7 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         return Task.CompletedTask;
     }
 
-    private async Task<Fetch> FetchAsync(IsoVersion version, long chunkStart, int chunkLength)
+    private async Task<Fetch> FetchAsync(IsoVersion version, long chunkStart, int chunkLength, VersionCacheAccount account)
     {
         var margin = _magic.Length - 1;
         var windowStart = Math.Max(0, chunkStart - margin);
@@ -149,7 +156,7 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         }
 
         // The buffer's one reference becomes the cache's; the reader gets one of its own first.
-        _chunk = new CachedChunk(buffer, (int)(chunkStart - windowStart), chunkLength, occurrences);
+        _chunk = new CachedChunk(buffer, (int)(chunkStart - windowStart), chunkLength, occurrences, account);
         _chunk.TryRetain(out var lease, out var data);
         _budget.Admit(_chunk);
         return new Fetch(_chunk, lease, data, read);

@@ -21,4 +21,21 @@ internal static class Eventually
 
         return true;
     }
+
+    /// <summary>Polls <paramref name="condition"/> (a request, say) until it holds or <paramref name="within"/> passes; returns whether it held.</summary>
+    public static async Task<bool> HoldsAsync(Func<Task<bool>> condition, TimeSpan within)
+    {
+        var stopAt = DateTime.UtcNow + within;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > stopAt)
+            {
+                return false;
+            }
+
+            await Task.Delay(Pause);
+        }
+
+        return true;
+    }
 }

@@ -262,6 +262,10 @@ public sealed class BootPlanCacheTests
 
         public Task ReleaseVersionAsync(string versionId) => Task.CompletedTask;
 
+        public Task ReportReadsAsync(BootReadReport report) => Task.CompletedTask;
+
+        public ValueTask<MachineBoot?> GetBootAsync() => ValueTask.FromResult<MachineBoot?>(null);
+
         private static TaskCompletionSource Open()
         {
             var open = new TaskCompletionSource();
