@@ -16,7 +16,8 @@ internal readonly record struct ReadsKey(MacAddress Mac, string? VersionId);
 /// </summary>
 /// <remarks>
 /// A report the grain does not take (a silo lost, the cluster not yet joined) is put back and goes with the next one,
-/// so what a BMC read is counted once the cluster answers. Reads nobody added to for a few minutes are dropped.
+/// so what a BMC read is counted once the cluster answers; one whose answer timed out is not, as the grain may have
+/// taken it. Reads nobody added to for a few minutes are dropped.
 /// </remarks>
 internal sealed partial class BootReadTracker : BackgroundService
 {
@@ -25,9 +26,6 @@ internal sealed partial class BootReadTracker : BackgroundService
 
     // Well past any one response (the slowest is a whole ISO at Kestrel's minimum data rate, cut off long before).
     private static readonly TimeSpan RetireAfter = TimeSpan.FromMinutes(5);
-
-    // A report older than this is not worth waiting for; it is put back and sent with the next.
-    private static readonly TimeSpan ReportTimeout = TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<ReadsKey, MachineReads> _reads = new();
     private readonly IGrainFactory _grains;
@@ -121,7 +119,12 @@ internal sealed partial class BootReadTracker : BackgroundService
     {
         try
         {
-            await _grains.GetGrain<IMachineGrain>(reads.Mac).ReportReadsAsync(report).WaitAsync(ReportTimeout);
+            await _grains.GetGrain<IMachineGrain>(reads.Mac).ReportReadsAsync(report);
+        }
+        catch (TimeoutException ex)
+        {
+            // The grain may have taken it and only the answer be late: counting it twice would be worse than losing it.
+            LogReportTimedOut(_logger, reads.Mac, ex);
         }
         catch (Exception ex)
         {
@@ -132,4 +135,7 @@ internal sealed partial class BootReadTracker : BackgroundService
 
     [LoggerMessage(EventId = 3030, Level = LogLevel.Debug, Message = "Boot progress of {Mac} not reported; it goes with the next report")]
     private static partial void LogReportFailed(ILogger logger, string mac, Exception exception);
+
+    [LoggerMessage(EventId = 3031, Level = LogLevel.Warning, Message = "Boot progress report of {Mac} timed out; its reads may be missing from the machine's progress")]
+    private static partial void LogReportTimedOut(ILogger logger, string mac, Exception exception);
 }

@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace IsoCluster.Grains.Machines;
 
 /// <summary>
@@ -11,9 +13,12 @@ public interface IBootRegistryGrain : IGrainWithIntegerKey
     /// <summary>The key of the one registry.</summary>
     const long Key = 0;
 
-    /// <summary>Records a machine's boot as it now stands.</summary>
-    [Alias("Update")]
-    Task UpdateAsync(MachineBoot boot);
+    /// <summary>
+    /// Records a machine's boot as it stood at <paramref name="asOf"/>. One-way, so a machine grain never waits on the
+    /// registry; an update older than the one held (messages can overtake each other) is ignored.
+    /// </summary>
+    [OneWay, Alias("Update")]
+    Task UpdateAsync(MachineBoot boot, DateTimeOffset asOf);
 
     /// <summary>
     /// The machines whose boot is in <paramref name="state"/> (any when null) and whose MAC contains

@@ -11,11 +11,17 @@ namespace IsoCluster.Grains.Machines;
 internal sealed class BootRegistryGrain : Grain, IBootRegistryGrain
 {
     private readonly Dictionary<string, MachineBoot> _boots = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _asOf = new(StringComparer.Ordinal);
 
-    public Task UpdateAsync(MachineBoot boot)
+    public Task UpdateAsync(MachineBoot boot, DateTimeOffset asOf)
     {
         ArgumentNullException.ThrowIfNull(boot);
-        _boots[boot.Mac] = boot;
+        if (!_asOf.TryGetValue(boot.Mac, out var held) || asOf >= held)
+        {
+            _boots[boot.Mac] = boot;
+            _asOf[boot.Mac] = asOf;
+        }
+
         return Task.CompletedTask;
     }
 

@@ -74,7 +74,7 @@ internal sealed partial class MachineGrain
         }
 
         _bootTimer ??= this.RegisterGrainTimer(
-            static (grain, cancellationToken) => grain.OnBootTickAsync(cancellationToken),
+            static grain => grain.OnBootTickAsync(),
             this,
             new GrainTimerCreationOptions(BootTick, BootTick) { KeepAlive = true });
     }
@@ -101,12 +101,12 @@ internal sealed partial class MachineGrain
         return base.OnDeactivateAsync(reason, cancellationToken);
     }
 
-    private async Task OnBootTickAsync(CancellationToken cancellationToken)
+    private Task OnBootTickAsync()
     {
         if (_boot is not { } boot)
         {
             StopBootTimer();
-            return;
+            return Task.CompletedTask;
         }
 
         var now = _time.GetTimestamp();
@@ -119,23 +119,18 @@ internal sealed partial class MachineGrain
         var stateChanged = _registered is null || _registered.State != snapshot.State;
         if (snapshot != _registered && (stateChanged || _time.GetElapsedTime(_registeredAt) >= RegistryProgressInterval))
         {
-            try
-            {
-                await GrainFactory.GetGrain<IBootRegistryGrain>(IBootRegistryGrain.Key).UpdateAsync(snapshot).WaitAsync(cancellationToken);
-                _registered = snapshot;
-                _registeredAt = now;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                // The next tick tries again; the machine's own boot is unaffected.
-                LogRegistryUpdateFailed(_logger, _macText, ex);
-            }
+            // One-way: a registry that is slow or being moved must not hold up this machine's reports behind the tick.
+            _ = GrainFactory.GetGrain<IBootRegistryGrain>(IBootRegistryGrain.Key).UpdateAsync(snapshot, _time.GetUtcNow());
+            _registered = snapshot;
+            _registeredAt = now;
         }
 
         if (boot.Ended && snapshot == _registered)
         {
             StopBootTimer();
         }
+
+        return Task.CompletedTask;
     }
 
     private void EndBoot(BootProgress boot)
@@ -167,7 +162,4 @@ internal sealed partial class MachineGrain
 
     [LoggerMessage(EventId = 1212, Level = LogLevel.Warning, Message = "Boot of {Mac} failed: {StatusCode} {Reason} ({BytesServed} bytes in {Requests} requests over {Duration})")]
     private static partial void LogBootFailed(ILogger logger, string mac, int statusCode, string reason, long bytesServed, long requests, TimeSpan duration);
-
-    [LoggerMessage(EventId = 1213, Level = LogLevel.Debug, Message = "The boot registry could not be told of {Mac}'s boot; the next tick tries again")]
-    private static partial void LogRegistryUpdateFailed(ILogger logger, string mac, Exception exception);
 }

@@ -6,6 +6,7 @@ using IsoCluster.EndToEnd.Tests.Faults;
 using IsoCluster.EndToEnd.Tests.Harness;
 using IsoCluster.EndToEnd.Tests.Observability;
 using IsoCluster.TestSupport;
+using Microsoft.Extensions.Logging;
 
 namespace IsoCluster.EndToEnd.Tests.Machines;
 
@@ -91,7 +92,7 @@ public sealed class BootProgressTests : IAsyncLifetime
 
         var started = gateway.Log.Lines.Where(line => line.Message.StartsWith($"Boot of {mac} started", StringComparison.Ordinal)).ToList();
         var line = Assert.Single(started);
-        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Information, line.Level);
+        Assert.Equal(LogLevel.Information, line.Level);
         Assert.Contains(_upstream.Url(IsoName), line.Message, StringComparison.Ordinal);
         Assert.Contains(machine.GetProperty("versionId").GetString()!, line.Message, StringComparison.Ordinal);
     }
@@ -152,7 +153,7 @@ public sealed class BootProgressTests : IAsyncLifetime
         Assert.Equal(1, machine.GetProperty("requests").GetInt64());
         Assert.Equal(0, machine.GetProperty("bytesPerSecond").GetDouble());
         var finished = Assert.Single(gateway.Log.Lines, line => line.Message.StartsWith($"Boot of {mac} finished", StringComparison.Ordinal));
-        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Information, finished.Level);
+        Assert.Equal(LogLevel.Information, finished.Level);
         Assert.Contains($"{_iso.Length} bytes in 1 requests", finished.Message, StringComparison.Ordinal);
 
         var metrics = await ScrapeAsync(gateway);
@@ -188,7 +189,7 @@ public sealed class BootProgressTests : IAsyncLifetime
         // Nothing more is read: after the idle time the boot ends as failed, once, with the status and the reason.
         Assert.True(
             await Eventually.HoldsAsync(() => gateway.Log.Lines.Any(line => line.Message.StartsWith($"Boot of {mac} failed", StringComparison.Ordinal)), Within),
-            gateway.Log.Describe(Microsoft.Extensions.Logging.LogLevel.Information));
+            gateway.Log.Describe(LogLevel.Information));
         var line = Assert.Single(gateway.Log.Lines, line => line.Message.StartsWith($"Boot of {mac} failed", StringComparison.Ordinal));
         Assert.Contains("502 upstream:", line.Message, StringComparison.Ordinal);
         var listed = await WaitForListedAsync(admin, "?state=failed", mac, _ => true);
@@ -221,14 +222,20 @@ public sealed class BootProgressTests : IAsyncLifetime
         Assert.Contains("booting, finished or failed", await badState.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, onBmcListener.StatusCode);
 
-        // A MAC no Hardware has is never put on record, however often it is asked for.
+        // A MAC no Hardware has is never put on record: once a known machine read alongside it is listed, it is the
+        // only one.
         using (var iso = await gateway.Client.GetAsync(new Uri(GatewayInstance.IsoPath(TestMachines.UnknownMac), UriKind.Relative)))
         {
             Assert.Equal(HttpStatusCode.NotFound, iso.StatusCode);
         }
 
+        await ReadAsync(gateway.Client, TestMachines.Mac2, 0, Block);
+        await WaitForListedAsync(admin, "", TestMachines.Mac2, _ => true);
         using var listing = JsonDocument.Parse(await admin.GetStringAsync(new Uri("api/machines", UriKind.Relative)));
-        Assert.Empty(listing.RootElement.GetProperty("machines").EnumerateArray());
+        var listed = Assert.Single(listing.RootElement.GetProperty("machines").EnumerateArray());
+        Assert.Equal(TestMachines.Mac2, listed.GetProperty("mac").GetString());
+        using var unknownAfter = await admin.GetAsync(new Uri("api/machines/" + TestMachines.UnknownMac, UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, unknownAfter.StatusCode);
     }
 
     private static HttpRequestMessage RangeRequest(string path, long start, int length) =>
