@@ -138,6 +138,7 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
         var windowStart = Math.Max(0, chunkStart - margin);
         var windowEnd = Math.Min(version.Length, chunkStart + chunkLength + margin);
         var windowLength = (int)(windowEnd - windowStart);
+
         // Rented once the fetch has an upstream slot: a miss queued behind others holds no megabyte while it waits.
         ChunkBuffer? buffer = null;
         var measurement = _upstreamMetrics.Start(version.Source, UpstreamOperation.ChunkRead);
