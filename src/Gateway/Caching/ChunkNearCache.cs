@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using IsoCluster.Gateway.Serving;
+using IsoCluster.Grains.Admin;
 using IsoCluster.Grains.SourceIso;
 using Microsoft.Extensions.Options;
 
@@ -23,7 +24,7 @@ namespace IsoCluster.Gateway.Caching;
 /// call passes them by reference), so a chunk cached in both places is held once.
 /// </para>
 /// </remarks>
-internal sealed class ChunkNearCache
+internal sealed class ChunkNearCache : IGatewayChunkCache
 {
     private static readonly Func<ChunkRead, CancellationToken, ValueTask<ChunkReadResult>> ReadChunk =
         static (read, cancellationToken) => read.Grain.ReadAsync(read.Version, 0, read.Length, cancellationToken);
@@ -108,6 +109,24 @@ internal sealed class ChunkNearCache
         }
     }
 
+    /// <summary>Drops every chunk of the source ISO whose URL is <paramref name="sourceUrl"/>, of every version (an admin purge).</summary>
+    public (int Chunks, long Bytes) Purge(string sourceUrl)
+    {
+        var chunks = 0;
+        var bytes = 0L;
+        foreach (var (id, entry) in _entries)
+        {
+            if (entry.SourceUrl == sourceUrl)
+            {
+                chunks++;
+                bytes += entry.Bytes;
+                Remove(id, entry);
+            }
+        }
+
+        return (chunks, bytes);
+    }
+
     private ValueTask<ChunkReadResult> WaitAsync(Task<ChunkReadResult> fetch, long deadline, CancellationToken aborted)
     {
         var remaining = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
@@ -122,7 +141,7 @@ internal sealed class ChunkNearCache
     private Task<ChunkReadResult> StartFetch(IsoVersion version, long index, string mac)
     {
         var id = new ChunkId(version.Id, index);
-        var entry = new Entry();
+        var entry = new Entry(version.Source.Url);
         var winner = _entries.GetOrAdd(id, entry);
         if (winner != entry)
         {
@@ -231,8 +250,10 @@ internal sealed class ChunkNearCache
 
     private readonly record struct ChunkRead(IIsoChunkGrain Grain, IsoVersion Version, int Length);
 
-    private sealed class Entry
+    private sealed class Entry(string sourceUrl)
     {
+        public string SourceUrl { get; } = sourceUrl;
+
         // Continuations run elsewhere: the fetch completing must not run every waiting request's body write inline.
         public TaskCompletionSource<ChunkReadResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -1,3 +1,4 @@
+using IsoCluster.Grains.Admin;
 using IsoCluster.Gateway.Caching;
 using IsoCluster.Gateway.Ranges;
 using IsoCluster.Gateway.Serving;
@@ -22,6 +23,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<ClusterCallPolicy>();
         services.AddSingleton<BootPlanCache>();
         services.AddSingleton<ChunkNearCache>();
+        services.AddSingleton<IGatewayChunkCache>(sp => sp.GetRequiredService<ChunkNearCache>());
         services.AddSingleton<ContentRangeCache>();
         services.AddSingleton<RequestAdmission>();
         services.AddSingleton<IsoEndpoint>();

@@ -16,7 +16,7 @@ internal static class GatewaySettings
     public static IReadOnlyList<Setting> All { get; } =
     [
         new("urls", "urls", SettingKind.Value, "http://localhost:5000", "addresses BMCs read ISOs from (/iso and health), ';'-separated (ASP.NET Core)"),
-        new("admin-urls", GatewayListeners.AdminUrlsKey, SettingKind.Value, GatewayListeners.DefaultAdminUrls, "addresses of the admin listener (/metrics and health; never /iso), ';'-separated; empty: none"),
+        new("admin-urls", GatewayListeners.AdminUrlsKey, SettingKind.Value, GatewayListeners.DefaultAdminUrls, "addresses of the admin listener (/metrics, the admin API and health; never /iso), ';'-separated; empty: none"),
         new("mode", "Gateway:Mode", SettingKind.Value, "embedded", "embedded: run a silo in this process; client: join the cluster named by --orleans-clustering as an Orleans client"),
         new("tls-cert-file", TlsCertificateKey, SettingKind.Path, "none", "PEM (or PFX) certificate for https:// --urls; BMCs that accept only HTTPS virtual media need it"),
         new("tls-key-file", TlsKeyKey, SettingKind.Path, "none", "PEM private key of --tls-cert-file"),

@@ -1,3 +1,4 @@
+using IsoCluster.Grains.Admin;
 using IsoCluster.Grains.Hardware;
 using IsoCluster.Grains.Machines;
 using IsoCluster.Grains.SourceIso;
@@ -39,6 +40,8 @@ public static class IsoClusterSiloBuilderExtensions
         services.AddSingleton<UpstreamMetrics>();
         services.AddSingleton<ChunkMemoryBudget>();
         services.AddSingleton<ChunkCacheMetrics>();
+        services.AddSingleton<PrewarmSource>();
+        services.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
         services.AddHardwareSource();
         return builder;
     }

@@ -50,6 +50,9 @@ public sealed class ChunkMemoryBudget
         }
     }
 
+    /// <summary>Bytes this silo may hold (<see cref="CacheOptions.Size"/>).</summary>
+    public long CapacityBytes => _capacity;
+
     /// <summary>
     /// Called after every admission. Lets tests evict a chunk the moment it was admitted, as another grain's admission
     /// on another thread can, to pin that a reader never depends on its chunk staying cached (issue 10's crash).
@@ -103,6 +106,53 @@ public sealed class ChunkMemoryBudget
         }
     }
 
+    /// <summary>
+    /// Drops every chunk of the source ISO whose URL is <paramref name="sourceUrl"/>, of every version and origin. Their
+    /// grains find them evicted and fetch again on the next read, so a boot in progress reads on unharmed.
+    /// </summary>
+    /// <returns>How many chunks and bytes were dropped.</returns>
+    public (int Chunks, long Bytes) Purge(string sourceUrl)
+    {
+        ArgumentNullException.ThrowIfNull(sourceUrl);
+        var chunks = 0;
+        var bytes = 0L;
+        lock (_lock)
+        {
+            var node = _recency.First;
+            while (node is not null)
+            {
+                var next = node.Next;
+                if (node.Value.Source.Url == sourceUrl)
+                {
+                    chunks++;
+                    bytes += node.Value.Bytes;
+                    Remove(node.Value);
+                }
+
+                node = next;
+            }
+        }
+
+        return (chunks, bytes);
+    }
+
+    /// <summary>What is held now, in total and by source ISO URL (its display form).</summary>
+    public CacheContents Contents()
+    {
+        var bySource = new Dictionary<string, (int Chunks, long Bytes)>(StringComparer.Ordinal);
+        lock (_lock)
+        {
+            foreach (var chunk in _recency)
+            {
+                var url = chunk.Source.DisplayUrl;
+                var (chunks, bytes) = bySource.GetValueOrDefault(url);
+                bySource[url] = (chunks + 1, bytes + chunk.Bytes);
+            }
+
+            return new CacheContents(_used, _recency.Count, _capacity, bySource);
+        }
+    }
+
     private void Remove(CachedChunk chunk)
     {
         _recency.Remove(chunk.Node);
@@ -116,9 +166,12 @@ public sealed class CachedChunk
 {
     private volatile byte[]? _buffer;
 
-    /// <summary>Wraps <paramref name="buffer"/> whose bytes at <paramref name="dataOffset"/> are the chunk.</summary>
-    public CachedChunk(byte[] buffer, int dataOffset, int dataLength, long[] occurrenceStarts)
+    /// <summary>Wraps <paramref name="buffer"/> whose bytes at <paramref name="dataOffset"/> are the chunk of <paramref name="source"/>.</summary>
+    public CachedChunk(IsoSource source, byte[] buffer, int dataOffset, int dataLength, long[] occurrenceStarts)
     {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(buffer);
+        Source = source;
         _buffer = buffer;
         DataOffset = dataOffset;
         DataLength = dataLength;
@@ -126,6 +179,9 @@ public sealed class CachedChunk
         Bytes = buffer.Length;
         Node = new LinkedListNode<CachedChunk>(this);
     }
+
+    /// <summary>The source ISO the chunk is part of.</summary>
+    public IsoSource Source { get; }
 
     /// <summary>Bytes charged to the budget.</summary>
     public long Bytes { get; }
@@ -148,3 +204,10 @@ public sealed class CachedChunk
     // Readers already holding Data keep the array alive until they finish; the cache just stops referencing it.
     internal void Evict() => _buffer = null;
 }
+
+/// <summary>What one silo's chunk cache holds.</summary>
+/// <param name="UsedBytes">Bytes held.</param>
+/// <param name="Chunks">Chunks held.</param>
+/// <param name="CapacityBytes">Bytes it may hold.</param>
+/// <param name="BySource">Chunks and bytes held of each source ISO, by display URL.</param>
+public sealed record CacheContents(long UsedBytes, int Chunks, long CapacityBytes, IReadOnlyDictionary<string, (int Chunks, long Bytes)> BySource);

@@ -138,7 +138,7 @@ internal sealed class IsoChunkGrain : Grain, IIsoChunkGrain
             _budget.Release(_chunk);
         }
 
-        _chunk = new CachedChunk(window, (int)(chunkStart - windowStart), chunkLength, occurrences);
+        _chunk = new CachedChunk(version.Source, window, (int)(chunkStart - windowStart), chunkLength, occurrences);
         var data = _chunk.Data;
         _budget.Admit(_chunk);
         return (_chunk, data, read);
