@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using IsoCluster.Grains.Machines;
@@ -30,6 +31,9 @@ public static partial class AdminEndpoints
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+
+        // Reasons quote URLs and name <placeholders>; the API is read by tools and people, never embedded in HTML.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
@@ -162,7 +166,7 @@ public static partial class AdminEndpoints
     {
         if (!MacAddress.TryParse(mac, out var parsed, out var macError))
         {
-            return Error(StatusCodes.Status400BadRequest, $"'{mac}' is not a MAC address: {macError}");
+            return Error(StatusCodes.Status400BadRequest, macError);
         }
 
         var explained = await grains.GetGrain<IMachineGrain>(parsed.ToString()).ExplainAsync(cancellationToken);
