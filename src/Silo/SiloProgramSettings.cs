@@ -17,7 +17,7 @@ internal static class SiloProgramSettings
 
     public static IReadOnlyList<Setting> All { get; } =
     [
-        new("urls", "urls", SettingKind.Value, DefaultUrls, "addresses of the silo's HTTP listener (health endpoints and /metrics), ';'-separated"),
+        new("urls", "urls", SettingKind.Value, DefaultUrls, "addresses of the silo's HTTP listener (health endpoints, /metrics and the admin API), ';'-separated"),
         .. SiloSettings.All,
     ];
 

@@ -2,7 +2,6 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using IsoCluster.Grains.Machines;
-using IsoCluster.Grains.Upstream;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -156,7 +155,7 @@ public static partial class AdminEndpoints
 
         // This gateway's own near-cache too: in embedded mode it holds the very arrays the silo just let go of.
         var nearCache = request.HttpContext.RequestServices.GetService<IGatewayChunkCache>();
-        var gateway = nearCache is not null && UpstreamUrlPolicy.TryParseOperatorSource(body.SourceIso, out var url, out _)
+        var gateway = nearCache is not null && AdminSourceUrl.TryParse(body.SourceIso, out var url, out _)
             ? nearCache.Purge(url)
             : (Chunks: 0, Bytes: 0L);
         return Results.Json(new PurgeResponse(value.SourceIso, value.ChunksPurged, value.BytesPurged, value.Silos, gateway.Chunks, gateway.Bytes), Json);

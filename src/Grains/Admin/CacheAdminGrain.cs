@@ -1,5 +1,4 @@
 using IsoCluster.Grains.SourceIso;
-using IsoCluster.Grains.Upstream;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 
@@ -17,7 +16,7 @@ internal sealed partial class CacheAdminGrain : Grain, ICacheAdminGrain
     {
         // The spelling a boot's grain was keyed by: an http(s) URL as given, a file as its canonical file:/// URL.
         // Nothing is fetched, so no allowlist applies: dropping bytes cannot reach anything.
-        if (!UpstreamUrlPolicy.TryParseOperatorSource(sourceIso, out var url, out var reason))
+        if (!AdminSourceUrl.TryParse(sourceIso, out var url, out var reason))
         {
             return AdminResult.Fail<CachePurge>(AdminStatus.BadRequest, $"sourceIso: {reason}");
         }

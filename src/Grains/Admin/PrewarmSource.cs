@@ -44,7 +44,7 @@ internal sealed class PrewarmSource
             return new IsoSource(defaultUrl, IsoSourceOrigin.Operator);
         }
 
-        if (UpstreamUrlPolicy.TryParseOperatorSource(requested, out var url, out _) && IsOperatorSource(url))
+        if (AdminSourceUrl.TryParse(requested, out var url, out _) && IsOperatorSource(url))
         {
             return new IsoSource(url, IsoSourceOrigin.Operator);
         }
