@@ -117,7 +117,7 @@ public sealed partial class CliCommandTests : IAsyncLifetime
     [InlineData("explain not-a-mac", "isocluster: 400 'not-a-mac' is not a MAC address")]
     [InlineData("prewarm http://169.254.169.254/latest/hook.iso --token-file {token}", "isocluster: 400 sourceIso 'http://169.254.169.254/latest/hook.iso' is not allowed")]
     [InlineData("prewarm not-a-url --token-file {token}", "isocluster: 400 sourceIso: 'not-a-url' is not an absolute URL")]
-    [InlineData("purge not-a-url --token-file {token}", "isocluster: 400 sourceIso: 'not-a-url' is not an absolute URL or an absolute path")]
+    [InlineData("purge ftp://127.0.0.1/x.iso --token-file {token}", "isocluster: 400 sourceIso: 'ftp://127.0.0.1/x.iso' is not an http or https URL, a file:/// URL or a path")]
     [InlineData("prewarm", "isocluster: 401 this call changes something: send Authorization: Bearer")]
     [InlineData("purge http://127.0.0.1/x.iso --token-file {wrong}", "isocluster: 401 the bearer token is not the one in --admin-token-file")]
     [InlineData("prewarm --token-file /nonexistent/token", "isocluster: cannot read --token-file '/nonexistent/token'")]
@@ -139,6 +139,15 @@ public sealed partial class CliCommandTests : IAsyncLifetime
         {
             File.Delete(wrong);
         }
+    }
+
+    [Fact]
+    public async Task Purge_RelativePath_MeansTheDirectoryTheCommandRunsIn()
+    {
+        var result = await CliRun.RunAsync(["purge", "some/hook.iso", "--server", Server, "--token-file", _bed.TokenFile]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.StartsWith($"purged {Path.Combine(Environment.CurrentDirectory, "some", "hook.iso")}: 0 chunks", result.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -16,7 +16,7 @@ internal static class PrewarmCommand
         };
         var command = new Command("prewarm", "fetch a source ISO into the cluster's chunk cache before machines boot from it (needs the token)") { url };
         command.SetAction((parsed, cancellationToken) => options.RunAsync(parsed, needsToken: true, client =>
-            RunAsync(client, parsed.GetValue(url), options.Host, cancellationToken)));
+            RunAsync(client, SourceIsoArgument.Resolve(parsed.GetValue(url)), options.Host, cancellationToken)));
         return command;
     }
 

@@ -13,7 +13,7 @@ internal static class PurgeCommand
         var command = new Command("purge", "drop a source ISO's cached chunks in every silo; boots in progress fetch them again (needs the token)") { url };
         command.SetAction((parsed, cancellationToken) => options.RunAsync(parsed, needsToken: true, async client =>
         {
-            var purged = await client.PostAsync<PurgeResult>("api/purge", new SourceIsoRequest(parsed.GetValue(url)), cancellationToken);
+            var purged = await client.PostAsync<PurgeResult>("api/purge", new SourceIsoRequest(SourceIsoArgument.Resolve(parsed.GetValue(url))), cancellationToken);
             await options.Host.Output.WriteLineAsync(
                 $"purged {purged.SourceIso}: {purged.ChunksPurged} chunks ({ByteCount.Format(purged.BytesPurged)}) from {purged.Silos} silo(s), " +
                 $"{purged.GatewayChunksPurged} from this gateway's cache");
