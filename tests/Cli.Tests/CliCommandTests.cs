@@ -116,7 +116,7 @@ public sealed partial class CliCommandTests : IAsyncLifetime
     [InlineData("explain " + AdminTestBed.UnknownMac, "isocluster: 404 no Hardware object in ")]
     [InlineData("explain not-a-mac", "isocluster: 400 'not-a-mac' is not a MAC address")]
     [InlineData("prewarm http://169.254.169.254/latest/hook.iso --token-file {token}", "isocluster: 400 sourceIso 'http://169.254.169.254/latest/hook.iso' is not allowed")]
-    [InlineData("prewarm not-a-url --token-file {token}", "isocluster: 400 sourceIso: 'not-a-url' is not an absolute URL")]
+    [InlineData("prewarm not-a-url --token-file {token}", "isocluster: 400 sourceIso: 'file://{cwd}/not-a-url' is not an http or https URL")]
     [InlineData("purge ftp://127.0.0.1/x.iso --token-file {token}", "isocluster: 400 sourceIso: 'ftp://127.0.0.1/x.iso' is not an http or https URL, a file:/// URL or a path")]
     [InlineData("prewarm", "isocluster: 401 this call changes something: send Authorization: Bearer")]
     [InlineData("purge http://127.0.0.1/x.iso --token-file {wrong}", "isocluster: 401 the bearer token is not the one in --admin-token-file")]
@@ -132,7 +132,7 @@ public sealed partial class CliCommandTests : IAsyncLifetime
             var result = await CliRun.RunAsync([.. args, "--server", Server]);
 
             Assert.True(result.ExitCode == 1, result.ToString());
-            Assert.StartsWith(expected, result.Error, StringComparison.Ordinal);
+            Assert.StartsWith(expected.Replace("{cwd}", Environment.CurrentDirectory, StringComparison.Ordinal), result.Error, StringComparison.Ordinal);
             Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         }
         finally
