@@ -35,7 +35,7 @@ internal static class StatusCommand
         var answered = cache.Silos.Where(silo => silo.Error is null).ToArray();
         await output.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,
-            $"cache     {ByteCount.Format(answered.Sum(s => s.CachedBytes))} in {answered.Sum(s => s.Chunks)} chunks, of {ByteCount.Format(answered.Sum(s => s.BudgetBytes))} over {Plural(answered.Length, "silo")}"));
+            $"cache     {ByteCount.Format(answered.Sum(s => s.CachedBytes))} in {Plural(answered.Sum(s => s.Chunks), "chunk")}, of {ByteCount.Format(answered.Sum(s => s.BudgetBytes))} over {Plural(answered.Length, "silo")}"));
         foreach (var version in cache.Sources)
         {
             await output.WriteLineAsync($"          {VersionLine(version)}");
@@ -61,7 +61,7 @@ internal static class StatusCommand
             : "";
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"{version.SourceIso} version {version.VersionId}: {ByteCount.Format(version.CachedBytes)} in {version.Chunks} chunks{share}; {version.Hits} hits, {version.Misses} misses");
+            $"{version.SourceIso} version {version.VersionId}: {ByteCount.Format(version.CachedBytes)} in {Plural(version.Chunks, "chunk")}{share}; {Plural(version.Hits, "hit")}, {Plural(version.Misses, "miss")}");
     }
 
     /// <summary>How many machines are in each state, every state named even when none is in it.</summary>
@@ -79,5 +79,6 @@ internal static class StatusCommand
         return $"{list.Machines.Count}: {string.Join(", ", counts)}{(other > 0 ? $", {other} other" : "")}";
     }
 
-    private static string Plural(int count, string noun) => count == 1 ? $"1 {noun}" : $"{count} {noun}s";
+    private static string Plural(long count, string noun) =>
+        count == 1 ? $"1 {noun}" : string.Create(CultureInfo.InvariantCulture, $"{count} {noun}{(noun.EndsWith('s') ? "es" : "s")}");
 }
