@@ -10,8 +10,8 @@ internal static class MachinesCommand
 {
     public static Command Create(CommandOptions options)
     {
-        var state = new Option<string?>("--state") { Description = "only machines in this state" };
-        var mac = new Option<string?>("--mac") { Description = "only this machine" };
+        var state = new Option<string?>("--state") { Description = "only machines in this state: booting, finished or failed" };
+        var mac = new Option<string?>("--mac") { Description = "only machines whose MAC contains this (any case, : or -)" };
         var command = new Command("machines", "machines the cluster has seen booting, with how far each has read") { state, mac };
         command.SetAction((parsed, cancellationToken) => options.RunAsync(parsed, needsToken: false, async client =>
         {
