@@ -31,6 +31,7 @@ try
     builder.UseOrleans(silo => silo.UseIsoClusterClustering(builder.Configuration).AddIsoClusterGrains(builder.Configuration).AddIsoClusterTracing(builder.Configuration));
     builder.Services.AddIsoClusterHealth(builder.Configuration, HealthRole.Silo);
     builder.Services.AddIsoClusterTelemetry(builder.Configuration, "isocluster-silo");
+    builder.Services.AddIsoClusterAdmin(builder.Configuration);
     var app = builder.Build();
     app.MapIsoClusterHealth();
     app.MapIsoClusterAdmin();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using IsoCluster.Gateway.Serving;
+using IsoCluster.Grains.Admin;
 using IsoCluster.Grains.SourceIso;
 using Microsoft.Extensions.Options;
 
@@ -24,7 +25,7 @@ namespace IsoCluster.Gateway.Caching;
 /// are the message's own array and need no reference.
 /// </para>
 /// </remarks>
-internal sealed class ChunkNearCache
+internal sealed class ChunkNearCache : IGatewayChunkCache
 {
     private static readonly Func<ChunkRead, CancellationToken, ValueTask<ChunkReadResult>> ReadChunk =
         static (read, cancellationToken) => read.Grain.ReadAsync(read.Version, 0, read.Length, cancellationToken);
@@ -118,6 +119,30 @@ internal sealed class ChunkNearCache
         }
     }
 
+    /// <summary>
+    /// Drops every chunk of the source ISO whose URL is <paramref name="sourceUrl"/>, of every version (an admin purge),
+    /// giving back each entry's reference to its buffer as an eviction does.
+    /// </summary>
+    /// <returns>How many held chunks were dropped, and their bytes.</returns>
+    public (int Chunks, long Bytes) Purge(string sourceUrl)
+    {
+        ArgumentNullException.ThrowIfNull(sourceUrl);
+        var chunks = 0;
+        var bytes = 0L;
+        foreach (var (id, entry) in _entries)
+        {
+            // An entry still being fetched is dropped too (its fetch then gives its reference back itself), but only a
+            // held chunk counts: it is what the purge took out of memory.
+            if (string.Equals(entry.SourceUrl, sourceUrl, StringComparison.Ordinal) && Remove(id, entry) is > 0 and var removed)
+            {
+                chunks++;
+                bytes += removed;
+            }
+        }
+
+        return (chunks, bytes);
+    }
+
     private ValueTask<ChunkReadResult> WaitAsync(Task<ChunkReadResult> fetch, IsoVersion version, long index, string mac, long deadline, CancellationToken aborted)
     {
         var remaining = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
@@ -158,7 +183,7 @@ internal sealed class ChunkNearCache
     private Task<ChunkReadResult> StartFetch(IsoVersion version, long index, string mac)
     {
         var id = new ChunkId(version.Id, index);
-        var entry = new Entry();
+        var entry = new Entry(version.Source.Url);
         var winner = _entries.GetOrAdd(id, entry);
         if (winner != entry)
         {
@@ -261,7 +286,8 @@ internal sealed class ChunkNearCache
         }
     }
 
-    private void Remove(ChunkId id, Entry entry)
+    // Returns the bytes the entry held: 0 when another removal got there first or its fetch was still in flight.
+    private long Remove(ChunkId id, Entry entry)
     {
         lock (_lock)
         {
@@ -269,7 +295,10 @@ internal sealed class ChunkNearCache
             {
                 _usedBytes -= entry.Bytes;
                 entry.Lease?.Release();
+                return entry.Bytes;
             }
+
+            return 0;
         }
     }
 
@@ -277,8 +306,10 @@ internal sealed class ChunkNearCache
 
     private readonly record struct ChunkRead(IIsoChunkGrain Grain, IsoVersion Version, int Length);
 
-    private sealed class Entry
+    private sealed class Entry(string sourceUrl)
     {
+        public string SourceUrl { get; } = sourceUrl;
+
         // Continuations run elsewhere: the fetch completing must not run every waiting request's body write inline.
         public TaskCompletionSource<ChunkReadResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -73,6 +73,7 @@ public static class GatewayApplication
         builder.Services.AddIsoGateway(configuration);
         builder.Services.AddIsoClusterHealth(configuration, mode == GatewayMode.Embedded ? HealthRole.EmbeddedGateway : HealthRole.ClientGateway);
         builder.Services.AddIsoClusterTelemetry(configuration, "isocluster-gateway");
+        builder.Services.AddIsoClusterAdmin(configuration);
         configure?.Invoke(builder);
 
         var app = builder.Build();

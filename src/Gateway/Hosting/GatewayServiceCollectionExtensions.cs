@@ -2,6 +2,7 @@ using IsoCluster.Gateway.BootReports;
 using IsoCluster.Gateway.Caching;
 using IsoCluster.Gateway.Ranges;
 using IsoCluster.Gateway.Serving;
+using IsoCluster.Grains.Admin;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -23,6 +24,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<ClusterCallPolicy>();
         services.AddSingleton<BootPlanCache>();
         services.AddSingleton<ChunkNearCache>();
+        services.AddSingleton<IGatewayChunkCache>(sp => sp.GetRequiredService<ChunkNearCache>());
         services.AddSingleton<ContentRangeCache>();
         services.AddSingleton<RequestAdmission>();
         services.AddSingleton<BootReadTracker>();

@@ -1,8 +1,9 @@
 namespace IsoCluster.Grains.Admin;
 
 /// <summary>
-/// Reports the chunk cache of one silo: the grain keyed by a silo's address (<c>SiloAddress.ToParsableString()</c>) is
-/// placed on that silo and on no other, so asking each silo's grain gathers the whole cluster's cache in one fan-out.
+/// Reports and purges the chunk cache of one silo: the grain keyed by a silo's address
+/// (<c>SiloAddress.ToParsableString()</c>) is placed on that silo and on no other, so asking each silo's grain reaches
+/// the whole cluster's cache in one fan-out.
 /// </summary>
 [Alias("IsoCluster.ISiloCacheGrain")]
 public interface ISiloCacheGrain : IGrainWithStringKey
@@ -10,6 +11,13 @@ public interface ISiloCacheGrain : IGrainWithStringKey
     /// <summary>What the silo's cache holds now, and the reads it answered, per ISO version.</summary>
     [Alias("GetReport")]
     ValueTask<SiloCacheReport> GetReportAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Drops the silo's cached chunks of the source ISO whose URL is <paramref name="sourceUrl"/> (every version and
+    /// origin); the next read of each fetches it again.
+    /// </summary>
+    [Alias("Purge")]
+    ValueTask<SiloCachePurge> PurgeAsync(string sourceUrl, CancellationToken cancellationToken = default);
 }
 
 /// <summary>One silo's chunk cache.</summary>
@@ -45,3 +53,11 @@ public sealed record VersionCacheReport(
     [property: Id(4)] long Chunks,
     [property: Id(5)] long Hits,
     [property: Id(6)] long Misses);
+
+/// <summary>What a purge dropped from one silo's chunk cache.</summary>
+/// <param name="Chunks">Chunks dropped.</param>
+/// <param name="Bytes">Bytes given back to the budget, the margins fetched around each chunk included.</param>
+[GenerateSerializer, Immutable, Alias("IsoCluster.SiloCachePurge")]
+public sealed record SiloCachePurge(
+    [property: Id(0)] long Chunks,
+    [property: Id(1)] long Bytes);

@@ -2,7 +2,7 @@ using IsoCluster.Grains.SourceIso;
 
 namespace IsoCluster.Grains.Admin;
 
-/// <summary>Reports the chunk cache of the silo it runs on, which is the silo its key names.</summary>
+/// <summary>Reports and purges the chunk cache of the silo it runs on, which is the silo its key names.</summary>
 [SiloKeyedPlacement]
 internal sealed class SiloCacheGrain : Grain, ISiloCacheGrain
 {
@@ -40,5 +40,11 @@ internal sealed class SiloCacheGrain : Grain, ISiloCacheGrain
             _budget.Count,
             _budget.CapacityBytes,
             [.. versions]));
+    }
+
+    public ValueTask<SiloCachePurge> PurgeAsync(string sourceUrl, CancellationToken cancellationToken = default)
+    {
+        var (chunks, bytes) = _budget.Purge(sourceUrl);
+        return ValueTask.FromResult(new SiloCachePurge(chunks, bytes));
     }
 }

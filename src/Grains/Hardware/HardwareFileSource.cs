@@ -60,6 +60,9 @@ public sealed partial class HardwareFileSource : IHardwareSource, IHostedService
         : _index is null ? _lastError ?? $"Hardware file '{path}' is not loaded yet" : null;
 
     /// <inheritdoc/>
+    public IReadOnlyCollection<string> SourceIsos => _index?.SourceIsos ?? [];
+
+    /// <inheritdoc/>
     public ValueTask<HardwareLookup> FindAsync(MacAddress mac, CancellationToken cancellationToken)
     {
         if (FilePath is not { } path)

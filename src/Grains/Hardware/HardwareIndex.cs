@@ -17,6 +17,7 @@ public sealed class HardwareIndex
         ArgumentNullException.ThrowIfNull(machines);
         _machines = machines.ToFrozenDictionary(m => m.Interface.Mac);
         HardwareObjectCount = hardwareObjectCount;
+        SourceIsos = SourceIsosOf(_machines.Values);
     }
 
     /// <summary>An index with no machines.</summary>
@@ -28,6 +29,9 @@ public sealed class HardwareIndex
     /// <summary>How many Hardware objects the machines came from.</summary>
     public int HardwareObjectCount { get; }
 
+    /// <summary>Every machine's <c>isoboot.sourceISO</c>, each once.</summary>
+    public IReadOnlyCollection<string> SourceIsos { get; }
+
     /// <summary>Every machine, in no particular order.</summary>
     public IEnumerable<MachineRecord> Machines => _machines.Values;
 
@@ -37,4 +41,8 @@ public sealed class HardwareIndex
     /// <returns>Whether a machine has that MAC.</returns>
     public bool TryGetMachine(MacAddress mac, [MaybeNullWhen(false)] out MachineRecord machine) =>
         _machines.TryGetValue(mac, out machine);
+
+    /// <summary>The distinct <c>isoboot.sourceISO</c> values of <paramref name="machines"/>.</summary>
+    internal static FrozenSet<string> SourceIsosOf(IEnumerable<MachineRecord> machines) =>
+        machines.Select(m => m.Interface.SourceIso).OfType<string>().ToFrozenSet(StringComparer.Ordinal);
 }

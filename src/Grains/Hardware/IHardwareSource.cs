@@ -12,6 +12,12 @@ public interface IHardwareSource
     ValueTask<HardwareLookup> FindAsync(MacAddress mac, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The <c>isoboot.sourceISO</c> values of every machine known now, as written, each once; empty before the source is
+    /// loaded. The admin API lets an operator prewarm any of them.
+    /// </summary>
+    IReadOnlyCollection<string> SourceIsos { get; }
+
+    /// <summary>
     /// Why lookups cannot be answered yet (no source configured, or its first read has not succeeded), or null once
     /// the source is loaded. Readiness probes report it.
     /// </summary>

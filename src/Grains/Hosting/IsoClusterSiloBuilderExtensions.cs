@@ -45,6 +45,7 @@ public static class IsoClusterSiloBuilderExtensions
         services.AddIsoClusterSerialization();
         services.AddSingleton<ChunkCacheMetrics>();
         services.AddSingleton<ChunkCacheLedger>();
+        services.AddSingleton<PrewarmSource>();
         services.AddPlacementDirector<SiloKeyedPlacement, SiloKeyedPlacementDirector>();
         services.AddSingleton<BootMetrics>();
         services.AddHardwareSource();

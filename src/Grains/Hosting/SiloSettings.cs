@@ -40,6 +40,7 @@ public static class SiloSettings
         new("orleans-missed-probes-limit", "Cluster:MissedProbesLimit", SettingKind.Value, "3", "missed probes after which a silo votes another dead (a killed silo is declared dead in about limit x timeout)"),
         new("shutdown-delay", "Host:ShutdownDelay", SettingKind.Value, "00:00:00", "after SIGTERM, keep serving this long while not ready, so a load balancer stops sending new connections"),
         new("drain-timeout", "Host:DrainTimeout", SettingKind.Value, "00:00:20", "after SIGTERM (and the delay), the longest in-flight responses and grain deactivation may take"),
+        new("admin-token-file", "Admin:TokenFile", SettingKind.Path, "none: admin calls that change something get 403", "file holding the bearer token for admin API calls that change something (prewarm, purge); re-read when it changes"),
         new("log-format", "Logging:Console:FormatterName", SettingKind.Value, "simple", "console log format: simple, json (one JSON object per line, for log collectors) or systemd"),
     ];
 }

@@ -4,13 +4,14 @@ using IsoCluster.Grains.Hardware;
 
 namespace IsoCluster.Grains.Machines;
 
-/// <summary>A kernel command line, or why one could not be built.</summary>
+/// <summary>A kernel command line and where each of its tokens came from, or why it could not be built.</summary>
 public sealed class KernelParamsResult
 {
-    private KernelParamsResult(string? commandLine, string? error)
+    private KernelParamsResult(IReadOnlyList<KernelParamPart> parts, string? error)
     {
-        CommandLine = commandLine;
+        Parts = parts;
         Error = error;
+        CommandLine = error is null ? string.Join(' ', parts.Select(part => part.Text)) : null;
     }
 
     /// <summary>Whether <see cref="CommandLine"/> holds a command line.</summary>
@@ -21,16 +22,23 @@ public sealed class KernelParamsResult
     /// <summary>The command line (printable ASCII, tokens separated by single spaces), or null on failure.</summary>
     public string? CommandLine { get; }
 
+    /// <summary>
+    /// Every token in order with where it came from; the command line is these joined by single spaces. On failure,
+    /// the tokens as they would have been, refused values included, so an operator can see what to fix.
+    /// </summary>
+    public IReadOnlyList<KernelParamPart> Parts { get; }
+
     /// <summary>Every problem, naming the MAC and the field or setting, or null on success.</summary>
     public string? Error { get; }
 
-    /// <summary>A result holding <paramref name="commandLine"/>.</summary>
-    /// <param name="commandLine">The command line.</param>
-    public static KernelParamsResult Success(string commandLine) => new(commandLine, null);
+    /// <summary>A result whose command line is <paramref name="parts"/> joined by spaces.</summary>
+    /// <param name="parts">The tokens, in order.</param>
+    public static KernelParamsResult Success(IReadOnlyList<KernelParamPart> parts) => new(parts, null);
 
     /// <summary>A result holding <paramref name="error"/>.</summary>
     /// <param name="error">Why no command line could be built.</param>
-    public static KernelParamsResult Failure(string error) => new(null, error);
+    /// <param name="parts">The tokens as they would have been.</param>
+    public static KernelParamsResult Failure(string error, IReadOnlyList<KernelParamPart>? parts = null) => new(parts ?? [], error);
 
     /// <summary>The command line as the bytes written over the magic string.</summary>
     /// <returns>The ASCII bytes.</returns>
@@ -58,7 +66,19 @@ public static class KernelParams
     /// <inheritdoc cref="SyslogHostFlag"/>
     public const string ExtraKernelArgsFlag = "--extra-kernel-args";
 
-    /// <summary>Builds the command line for <paramref name="machine"/>.</summary>
+    /// <inheritdoc cref="SyslogHostFlag"/>
+    public const string TinkServerUseTlsFlag = "--tink-server-use-tls";
+
+    /// <inheritdoc cref="SyslogHostFlag"/>
+    public const string StaticIpamFlag = "--iso-static-ipam-enabled";
+
+    /// <summary>The Hardware field whose tokens come right after the extra arguments.</summary>
+    public const string FacilityField = "spec.metadata.facility.facility_code";
+
+    /// <summary>
+    /// Builds the command line for <paramref name="machine"/>, recording where each token came from: the boot path
+    /// and <c>GET /api/explain/{mac}</c> both read this one result, so what is explained is what is written.
+    /// </summary>
     /// <param name="machine">The machine, whose MAC and Hardware fields fill the tokens.</param>
     /// <param name="options">The settings shared by every machine.</param>
     /// <returns>The command line, or every unsafe field and setting, each named with the machine's MAC.</returns>
@@ -83,16 +103,11 @@ public static class KernelParams
             }
         }
 
-        if (problems.Count > 0)
-        {
-            return KernelParamsResult.Failure(string.Join("; ", problems));
-        }
-
         // Tinkerbell's order (smee's ISO handler): extra args, consoles or facility, then the machine's identity.
-        var line = new StringBuilder(512);
+        var line = new List<KernelParamPart>(24);
         foreach (var token in SplitTokens(options.ExtraKernelArgs))
         {
-            Append(line, token);
+            line.Add(new(token, KernelParamOrigin.Flag, ExtraKernelArgsFlag));
         }
 
         // A facility code is a list of kernel parameters; one that names consoles replaces the defaults instead of
@@ -101,29 +116,36 @@ public static class KernelParams
         var facilityNamesConsole = false;
         for (var i = 0; i < facility.Length; i++)
         {
-            Append(line, i == 0 ? "facility=" : null, facility[i]);
+            line.Add(new((i == 0 ? "facility=" : "") + facility[i], KernelParamOrigin.Hardware, FacilityField));
             facilityNamesConsole |= facility[i].Contains("console=", StringComparison.Ordinal);
         }
 
         if (!facilityNamesConsole)
         {
-            Append(line, DefaultConsoles);
+            foreach (var console in SplitTokens(DefaultConsoles))
+            {
+                line.Add(new(console, KernelParamOrigin.Default, FacilityField));
+            }
         }
 
+        var dhcp = $"spec.interfaces[{nic.Index}].dhcp";
         if (!string.IsNullOrEmpty(nic.VlanId))
         {
-            Append(line, "vlan_id=", nic.VlanId);
+            line.Add(new("vlan_id=" + nic.VlanId, KernelParamOrigin.Hardware, $"{dhcp}.vlan_id"));
         }
 
-        Append(line, "hw_addr=", mac);
-        Append(line, "syslog_host=", options.SyslogHost);
-        Append(line, "grpc_authority=", options.TinkServerAddrPort);
-        Append(line, "tinkerbell_tls=", options.TinkServerUseTls ? "true" : "false");
-        Append(line, "worker_id=", mac);
+        line.Add(new("hw_addr=" + mac, KernelParamOrigin.Hardware, $"{dhcp}.mac"));
+        line.Add(FromSetting("syslog_host=", options.SyslogHost, SyslogHostFlag));
+        line.Add(FromSetting("grpc_authority=", options.TinkServerAddrPort, TinkServerAddrPortFlag));
+        line.Add(new(
+            "tinkerbell_tls=" + (options.TinkServerUseTls ? "true" : "false"),
+            options.TinkServerUseTls ? KernelParamOrigin.Flag : KernelParamOrigin.Default,
+            TinkServerUseTlsFlag));
+        line.Add(new("worker_id=" + mac, KernelParamOrigin.Hardware, $"{dhcp}.mac"));
         if (options.StaticIpamEnabled)
         {
             // HookOS's static-ipam script splits on ':' and ','; empty fields keep their place.
-            Append(line, "ipam=", string.Join(':',
+            var ipam = "ipam=" + string.Join(':',
                 nic.Mac.ToDashedString(),
                 nic.VlanId,
                 nic.IpAddress,
@@ -132,10 +154,13 @@ public static class KernelParams
                 nic.Hostname,
                 string.Join(',', nic.NameServers),
                 string.Join(',', nic.SearchDomains),
-                string.Join(',', nic.TimeServers)));
+                string.Join(',', nic.TimeServers));
+            line.Add(new(ipam, KernelParamOrigin.Hardware, $"{dhcp} (mac, vlan_id, ip, hostname, name_servers, domain_search, time_servers) with {StaticIpamFlag}"));
         }
 
-        return KernelParamsResult.Success(line.ToString());
+        return problems.Count > 0
+            ? KernelParamsResult.Failure(string.Join("; ", problems), line)
+            : KernelParamsResult.Success(line);
     }
 
     /// <summary>
@@ -158,6 +183,10 @@ public static class KernelParams
 
         return problems;
     }
+
+    // A setting left at its default (empty) still puts its key on the line, as Tinkerbell does.
+    private static KernelParamPart FromSetting(string key, string value, string flag) =>
+        new(key + value, string.IsNullOrEmpty(value) ? KernelParamOrigin.Default : KernelParamOrigin.Flag, flag);
 
     private static void Check(List<string> problems, string setting, string? value)
     {
@@ -183,7 +212,7 @@ public static class KernelParams
         var dhcp = $"spec.interfaces[{nic.Index}].dhcp";
         foreach (var token in SplitFacility(machine.Facility))
         {
-            yield return ("spec.metadata.facility.facility_code", token);
+            yield return (FacilityField, token);
         }
 
         yield return ($"{dhcp}.vlan_id", nic.VlanId);
@@ -206,15 +235,5 @@ public static class KernelParams
         {
             yield return ($"{dhcp}.time_servers[{i}]", nic.TimeServers[i]);
         }
-    }
-
-    private static void Append(StringBuilder line, string? token, string? value = null)
-    {
-        if (line.Length > 0)
-        {
-            line.Append(' ');
-        }
-
-        line.Append(token).Append(value);
     }
 }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using IsoCluster.Grains.Admin;
 using IsoCluster.Grains.Hardware;
 using IsoCluster.Grains.SourceIso;
 using IsoCluster.Grains.Upstream;
@@ -112,6 +113,59 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
         return Task.CompletedTask;
     }
 
+    public async ValueTask<AdminResult<MachineExplanation>> ExplainAsync(CancellationToken cancellationToken = default)
+    {
+        var lookup = await _hardware.FindAsync(_mac, cancellationToken);
+        if (lookup.Machine is not { } machine)
+        {
+            if (_revision is null)
+            {
+                DeactivateOnIdle();
+            }
+
+            return lookup.Status == HardwareLookupStatus.Unavailable
+                ? AdminResult.Fail<MachineExplanation>(AdminStatus.Unavailable, lookup.Reason ?? "the Hardware source is unavailable")
+                : AdminResult.Fail<MachineExplanation>(AdminStatus.NotFound, lookup.Reason ?? $"no Hardware has an interface with MAC {_mac}");
+        }
+
+        // The same builder and the same checks as BuildPlan, so the line explained is the line a boot is served.
+        var built = KernelParams.Build(machine, _bootOptions);
+        var magicLength = _isoOptions.MagicString.Length;
+        var error = built.Error;
+        if (built.IsSuccess && built.CommandLine.Length > magicLength)
+        {
+            error = TooLongReason(built.CommandLine.Length);
+        }
+
+        var nic = machine.Interface;
+        var (sourceText, sourceFrom) = nic.SourceIso is { } own
+            ? (own, $"Hardware spec.interfaces[{nic.Index}].isoboot.sourceISO")
+            : (_isoOptions.UpstreamUrl, "--iso-upstream-url");
+        string? sourceIso = null;
+        if (string.IsNullOrEmpty(sourceText))
+        {
+            error ??= NoSourceReason(machine);
+        }
+        else if (UpstreamUrlPolicy.TryParseOperatorSource(sourceText, out var sourceUrl, out var sourceReason))
+        {
+            sourceIso = IsoSource.ForDisplay(sourceUrl);
+        }
+        else
+        {
+            error ??= $"no usable source ISO for {_mac} (Hardware '{machine.HardwareName}'): {sourceReason}";
+        }
+
+        return AdminResult.Ok(new MachineExplanation(
+            _macText,
+            machine.Namespace is { Length: > 0 } ns ? $"{ns}/{machine.HardwareName}" : machine.HardwareName,
+            sourceIso,
+            sourceFrom,
+            error is null ? built.CommandLine : null,
+            built.Parts,
+            magicLength,
+            error));
+    }
+
     // A boot is a run of reads with no gap longer than BootSessionIdle; all of it reads one upstream version, so
     // a new upstream ISO reaches a machine at its next boot, never half-way through one.
     private async ValueTask<BootPlanResult> WithVersionAsync(BootPlan plan, CancellationToken cancellationToken)
@@ -183,7 +237,7 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
         var kernelParams = built.ToAscii();
         if (kernelParams.Length > _isoOptions.MagicString.Length)
         {
-            var reason = $"{_mac}: kernel parameters are {kernelParams.Length} bytes, longer than the {_isoOptions.MagicString.Length}-byte magic string; they are never truncated";
+            var reason = TooLongReason(kernelParams.Length);
             LogKernelParamsTooLong(_logger, _macText, machine.HardwareName, kernelParams.Length, _isoOptions.MagicString.Length);
             return new BootPlanResult(BootPlanStatus.KernelParamsTooLong, null, reason);
         }
@@ -193,10 +247,7 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
         var sourceUrl = machine.Interface.SourceIso ?? _isoOptions.UpstreamUrl;
         if (string.IsNullOrEmpty(sourceUrl))
         {
-            return new BootPlanResult(
-                BootPlanStatus.NoSourceIso,
-                null,
-                $"no source ISO for {_mac}: Hardware '{machine.HardwareName}' spec.interfaces[{machine.Interface.Index}].isoboot.sourceISO is not set and there is no --iso-upstream-url");
+            return new BootPlanResult(BootPlanStatus.NoSourceIso, null, NoSourceReason(machine));
         }
 
         // Operator sources may be local files, resolved once here to the canonical file URL that keys their grain.
@@ -212,6 +263,12 @@ internal sealed partial class MachineGrain : Grain, IMachineGrain
         LogPlanBuilt(_logger, _macText, machine.HardwareName, machine.Revision, source.DisplayUrl);
         return new BootPlanResult(BootPlanStatus.Ready, new BootPlan(source, kernelParams, _patchTag), null);
     }
+
+    private string TooLongReason(int length) =>
+        $"{_mac}: kernel parameters are {length} bytes, longer than the {_isoOptions.MagicString.Length}-byte magic string; they are never truncated";
+
+    private string NoSourceReason(MachineRecord machine) =>
+        $"no source ISO for {_mac}: Hardware '{machine.HardwareName}' spec.interfaces[{machine.Interface.Index}].isoboot.sourceISO is not set and there is no --iso-upstream-url";
 
     [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "Boot plan for {Mac} (Hardware {HardwareName}, revision {Revision}) built: source {SourceUrl}")]
     private static partial void LogPlanBuilt(ILogger logger, string mac, string hardwareName, string revision, string sourceUrl);

@@ -107,6 +107,38 @@ public sealed class ChunkMemoryBudget
         }
     }
 
+    /// <summary>
+    /// Drops every chunk of the source ISO whose URL is <paramref name="sourceUrl"/>, of every version and origin (an
+    /// admin purge). Their grains find them evicted and fetch again on the next read, so a boot in progress reads on
+    /// unharmed; readers holding a reference keep their bytes until they release it.
+    /// </summary>
+    /// <returns>How many chunks were dropped, and the bytes charged for them.</returns>
+    public (int Chunks, long Bytes) Purge(string sourceUrl)
+    {
+        ArgumentNullException.ThrowIfNull(sourceUrl);
+        var chunks = 0;
+        var bytes = 0L;
+        lock (_lock)
+        {
+            var node = _recency.First;
+            while (node is not null)
+            {
+                var next = node.Next;
+                var chunk = node.Value;
+                if (string.Equals(chunk.Account.Version.Source.Url, sourceUrl, StringComparison.Ordinal))
+                {
+                    chunks++;
+                    bytes += chunk.Bytes;
+                    Remove(chunk);
+                }
+
+                node = next;
+            }
+        }
+
+        return (chunks, bytes);
+    }
+
     private void Remove(CachedChunk chunk)
     {
         _recency.Remove(chunk.Node);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using IsoCluster.EndToEnd.Tests.Cluster;
+using IsoCluster.EndToEnd.Tests.Faults;
 using IsoCluster.EndToEnd.Tests.Harness;
 using IsoCluster.TestSupport;
 
@@ -51,6 +52,13 @@ public sealed class ClusterObservabilityTests : IAsyncLifetime
         var silo = cluster.Silos[0];
         var gateway = cluster.Gateways[0];
         await FirstReadAsync(gateway);
+
+        // The boot's start is logged once the gateway's first report reaches the machine grain, about a second after the
+        // read: counted before the reads below, which belong to the same boot and must add no line of their own.
+        var started = $"Boot of {TestMachines.Mac2} started";
+        Assert.True(
+            await Eventually.HoldsAsync(() => cluster.All.Any(process => process.Process.Output.Contains(started, StringComparison.Ordinal)), TimeSpan.FromSeconds(60)),
+            $"no '{started}' line");
         var linesBefore = InformationLines(cluster);
 
         // Two chunks: the second reached only through the gateway's read-ahead of its first half.

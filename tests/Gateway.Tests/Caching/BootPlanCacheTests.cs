@@ -3,6 +3,7 @@ using System.Text;
 using IsoCluster.Gateway.Caching;
 using IsoCluster.Gateway.Serving;
 using IsoCluster.Gateway.Tests.Serving;
+using IsoCluster.Grains.Admin;
 using IsoCluster.Grains.Machines;
 using IsoCluster.Grains.SourceIso;
 using Microsoft.Extensions.Options;
@@ -265,6 +266,9 @@ public sealed class BootPlanCacheTests
         public Task ReportReadsAsync(BootReadReport report) => Task.CompletedTask;
 
         public ValueTask<MachineBoot?> GetBootAsync() => ValueTask.FromResult<MachineBoot?>(null);
+
+        public ValueTask<AdminResult<MachineExplanation>> ExplainAsync(CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException("the boot plan cache never asks for an explanation");
 
         private static TaskCompletionSource Open()
         {

@@ -247,5 +247,38 @@ public sealed class ChunkNearCacheTests
         Assert.Equal((int)Version.ChunkCount, pool.FreeCount);
     }
 
+    [Fact]
+    public async Task Purge_PooledChunksOfTheSourceHeld_GivesTheirBuffersBackAndKeepsOtherSources()
+    {
+        // Another version of the same URL goes too; another URL stays.
+        var newer = Version with { Id = "v2" };
+        var other = Version with { Source = new IsoSource("http://upstream.test/other.iso", IsoSourceOrigin.Operator), Id = "v3" };
+        var pool = new ChunkBufferPool(ChunkSize, maxFree: 16);
+        var chunks = new FakeChunks(Upstream, [], 6) { Pool = pool };
+        using var harness = new ClusterCallHarness();
+        var cache = FakeChunks.NearCache(chunks, harness, capacity: 1024);
+        foreach (var version in new[] { Version, newer, other })
+        {
+            (await cache.GetAsync(version, 0, Mac, Deadline(harness), CancellationToken.None)).Lease!.Release();
+        }
+
+        var held = await cache.GetAsync(Version, 1, Mac, Deadline(harness), CancellationToken.None);
+        Assert.Equal(4, chunks.StillHeld());
+
+        var (purged, bytes) = cache.Purge(Version.Source.Url);
+
+        Assert.Equal(3, purged);
+        Assert.Equal(3L * ChunkSize, bytes);
+        Assert.Equal(ChunkSize, cache.UsedBytes);
+        Assert.Equal(1, cache.Count);
+
+        // The reader still writing chunk 1 keeps its bytes until it is done.
+        Assert.Equal(2, chunks.StillHeld());
+        Assert.Equal(Upstream.AsMemory(ChunkSize, ChunkSize).ToArray(), held.Data.ToArray());
+        held.Lease!.Release();
+        Assert.Equal(1, chunks.StillHeld());
+        Assert.Equal(3, pool.FreeCount);
+    }
+
     private static long Deadline(ClusterCallHarness harness) => harness.Policy.StartDeadline();
 }

@@ -25,6 +25,46 @@ public sealed class KernelParamsTests
     }
 
     [Fact]
+    public void Build_EveryPart_NamesWhereItCameFrom_AndTheyJoinToTheCommandLine()
+    {
+        var machine = TestMachines.Create(facility: "lab1", nic => nic with { VlanId = "400" });
+        var options = TestMachines.Options(extra: "k1=1", staticIpam: true);
+        options.SyslogHost = "";
+
+        var result = KernelParams.Build(machine, options);
+
+        Assert.True(result.IsSuccess, result.Error);
+        Assert.Equal(result.CommandLine, string.Join(' ', result.Parts.Select(part => part.Text)));
+        Assert.Equal(
+            [
+                ("k1=1", KernelParamOrigin.Flag, "--extra-kernel-args"),
+                ("facility=lab1", KernelParamOrigin.Hardware, "spec.metadata.facility.facility_code"),
+                ("console=ttyAMA0", KernelParamOrigin.Default, "spec.metadata.facility.facility_code"),
+                ("console=ttyS0", KernelParamOrigin.Default, "spec.metadata.facility.facility_code"),
+                ("console=tty0", KernelParamOrigin.Default, "spec.metadata.facility.facility_code"),
+                ("console=tty1", KernelParamOrigin.Default, "spec.metadata.facility.facility_code"),
+                ("console=ttyS1", KernelParamOrigin.Default, "spec.metadata.facility.facility_code"),
+                ("vlan_id=400", KernelParamOrigin.Hardware, "spec.interfaces[0].dhcp.vlan_id"),
+                ("hw_addr=de:ed:be:ef:fe:ed", KernelParamOrigin.Hardware, "spec.interfaces[0].dhcp.mac"),
+                ("syslog_host=", KernelParamOrigin.Default, "--syslog-host"),
+                ("grpc_authority=127.0.0.1:42113", KernelParamOrigin.Flag, "--tink-server-addr-port"),
+                ("tinkerbell_tls=false", KernelParamOrigin.Default, "--tink-server-use-tls"),
+                ("worker_id=de:ed:be:ef:fe:ed", KernelParamOrigin.Hardware, "spec.interfaces[0].dhcp.mac"),
+                ("ipam=de-ed-be-ef-fe-ed:400:::::::", KernelParamOrigin.Hardware, "spec.interfaces[0].dhcp (mac, vlan_id, ip, hostname, name_servers, domain_search, time_servers) with --iso-static-ipam-enabled"),
+            ],
+            result.Parts.Select(part => (part.Text, part.From, part.Setting)).ToArray());
+    }
+
+    [Fact]
+    public void Build_RefusedValue_KeepsThePartsForExplaining()
+    {
+        var result = KernelParams.Build(TestMachines.Create(facility: "lab$x"), TestMachines.Options());
+
+        Assert.False(result.IsSuccess);
+        Assert.Contains(result.Parts, part => part.Text == "facility=lab$x" && part.From == KernelParamOrigin.Hardware);
+    }
+
+    [Fact]
     public void Build_FacilityWithConsole_ReplacesDefaultConsoles()
     {
         var machine = TestMachines.Create(facility: "console=ttyS1,115200n8");

@@ -147,7 +147,8 @@ public sealed class UpstreamRetryTests : IAsyncLifetime
     [Fact]
     public async Task ReadAsync_EveryFetchSlotTakenAndNoQueue_BusyWithoutReachingTheUpstream()
     {
-        var options = new UpstreamOptions { MaxConnectionsPerServer = 1, MaxQueuedFetches = 0, RetryDeadline = TimeSpan.FromSeconds(1) };
+        // Steady's stall timeout: on a loaded machine a pause of the slow origin must not end the read holding the slot.
+        var options = new UpstreamOptions { MaxConnectionsPerServer = 1, MaxQueuedFetches = 0, RetryDeadline = TimeSpan.FromSeconds(1), StallTimeout = Steady.StallTimeout };
         var (client, version, name) = await PublishAsync(OriginFault.Slow(4 * 1024), int.MaxValue, options);
         using (client)
         {
@@ -172,7 +173,7 @@ public sealed class UpstreamRetryTests : IAsyncLifetime
     {
         // A silo's misses queue behind Upstream:MaxConnectionsPerServer fetches; a chunk buffer is a megabyte, so a
         // queued fetch must not hold one while it waits.
-        var options = new UpstreamOptions { MaxConnectionsPerServer = 1, MaxQueuedFetches = 1, RetryDeadline = TimeSpan.FromSeconds(10) };
+        var options = new UpstreamOptions { MaxConnectionsPerServer = 1, MaxQueuedFetches = 1, RetryDeadline = TimeSpan.FromSeconds(10), StallTimeout = Steady.StallTimeout };
         var (client, version, name) = await PublishAsync(OriginFault.Slow(2 * 1024), times: 1, options);
         using (client)
         {

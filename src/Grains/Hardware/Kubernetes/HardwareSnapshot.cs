@@ -34,6 +34,7 @@ internal sealed class HardwareSnapshot
     private readonly ImmutableDictionary<HardwareKey, ImmutableArray<MachineRecord>> _objects;
     private readonly ImmutableDictionary<MacAddress, MachineRecord> _owners;
     private readonly ImmutableDictionary<MacAddress, ImmutableArray<HardwareKey>> _conflicts;
+    private IReadOnlyCollection<string>? _sourceIsos;
 
     private HardwareSnapshot(
         ImmutableDictionary<HardwareKey, ImmutableArray<MachineRecord>> objects,
@@ -72,6 +73,9 @@ internal sealed class HardwareSnapshot
         claimants = _conflicts.TryGetValue(mac, out var conflicting) ? conflicting : [];
         return _owners.TryGetValue(mac, out machine);
     }
+
+    /// <summary>Every booting machine's <c>isoboot.sourceISO</c>, each once; computed when first asked (admin calls only).</summary>
+    public IReadOnlyCollection<string> SourceIsos => _sourceIsos ??= HardwareIndex.SourceIsosOf(_owners.Values);
 
     /// <summary>Whether an object with <paramref name="key"/> is held.</summary>
     public bool Contains(HardwareKey key) => _objects.ContainsKey(key);

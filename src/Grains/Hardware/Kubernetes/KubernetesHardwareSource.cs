@@ -94,6 +94,9 @@ public sealed partial class KubernetesHardwareSource : IHardwareSource, IHostedS
     internal HardwareSnapshot? Snapshot => _snapshot;
 
     /// <inheritdoc/>
+    public IReadOnlyCollection<string> SourceIsos => _snapshot?.SourceIsos ?? [];
+
+    /// <inheritdoc/>
     public ValueTask<HardwareLookup> FindAsync(MacAddress mac, CancellationToken cancellationToken)
     {
         var snapshot = _snapshot;

@@ -1,0 +1,3 @@
+using IsoCluster.Cli;
+
+return await IsoClusterCli.RunAsync(args, CliHost.FromConsole());
