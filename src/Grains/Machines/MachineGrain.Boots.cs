@@ -160,6 +160,6 @@ internal sealed partial class MachineGrain
     [LoggerMessage(EventId = 1211, Level = LogLevel.Information, Message = "Boot of {Mac} finished: {BytesServed} bytes in {Requests} requests over {Duration}; {DistinctBytes} of the ISO's {IsoLength} bytes read")]
     private static partial void LogBootFinished(ILogger logger, string mac, long bytesServed, long requests, TimeSpan duration, long distinctBytes, long isoLength);
 
-    [LoggerMessage(EventId = 1212, Level = LogLevel.Warning, Message = "Boot of {Mac} failed: {StatusCode} {Reason} ({BytesServed} bytes in {Requests} requests over {Duration})")]
+    [LoggerMessage(EventId = 1212, Level = LogLevel.Information, Message = "Boot of {Mac} failed: {StatusCode} {Reason} ({BytesServed} bytes in {Requests} requests over {Duration})")]
     private static partial void LogBootFailed(ILogger logger, string mac, int statusCode, string reason, long bytesServed, long requests, TimeSpan duration);
 }
