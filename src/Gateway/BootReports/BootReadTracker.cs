@@ -49,9 +49,7 @@ internal sealed partial class BootReadTracker : BackgroundService
     {
         ArgumentNullException.ThrowIfNull(plan);
         var key = new ReadsKey(mac, plan.Version.Id);
-        return _reads.TryGetValue(key, out var reads)
-            ? reads
-            : _reads.GetOrAdd(key, static (key, state) => new MachineReads(state.Tracker, key, state.Plan.Mac, state.Plan.Plan.Source.DisplayUrl, state.Plan.Version.Length, state.Tracker.Now), (Tracker: this, Plan: plan));
+        return _reads.GetOrAdd(key, static (key, state) => new MachineReads(state.Tracker, key, state.Plan.Mac, state.Plan.Plan.Source.DisplayUrl, state.Plan.Version.Length, state.Tracker.Now), (Tracker: this, Plan: plan));
     }
 
     /// <summary>
