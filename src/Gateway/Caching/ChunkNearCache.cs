@@ -18,13 +18,19 @@ namespace IsoCluster.Gateway.Caching;
 /// not kept; its waiters get its answer and the next request tries again.
 /// </para>
 /// <para>
-/// Least recently read chunks are dropped beyond <see cref="GatewayOptions.CacheSize"/>. In embedded mode the bytes are
-/// the silo cache's own pooled buffers (an in-process call passes them by reference), so a chunk cached in both places
-/// is held once; an entry holds a reference to its buffer (<see cref="ChunkReadResult.Lease"/>) and every reader gets
-/// one of its own, so a dropped chunk's bytes stay put for readers still writing them. From a remote silo the bytes
-/// are the message's own array and need no reference.
+/// At most <see cref="GatewayOptions.MaxChunkFetches"/> fetches are in flight to the cluster; the rest wait their turn.
+/// A chunk crossing from a silo sits whole in both processes' network buffers until it has arrived, so without a bound
+/// a few hundred BMCs missing the cache at once made both processes hold a few hundred megabytes in flight.
+/// </para>
+/// <para>
+/// Least recently read chunks are dropped beyond <see cref="GatewayOptions.CacheSize"/>. The bytes are in pooled
+/// buffers: in embedded mode the silo cache's own (an in-process call passes them by reference), so a chunk cached in
+/// both places is held once; from a remote silo one this process read the message into
+/// (<see cref="ReceivedChunkBuffers"/>). An entry holds a reference to its buffer (<see cref="ChunkReadResult.Lease"/>)
+/// and every reader gets one of its own, so a dropped chunk's bytes stay put for readers still writing them.
 /// </para>
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable", Justification = "A SemaphoreSlim holds nothing to dispose unless its AvailableWaitHandle is used, which it is not here.")]
 internal sealed class ChunkNearCache : IGatewayChunkCache
 {
     private static readonly Func<ChunkRead, CancellationToken, ValueTask<ChunkReadResult>> ReadChunk =
@@ -38,6 +44,8 @@ internal sealed class ChunkNearCache : IGatewayChunkCache
     private readonly GatewayMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly long _capacity;
+    // Chunk reads in flight to the cluster (GatewayOptions.MaxChunkFetches); waiters are let in first come, first served.
+    private readonly SemaphoreSlim _fetchSlots;
     private long _usedBytes;
 
     public ChunkNearCache(IGrainFactory grains, ClusterCallPolicy calls, GatewayMetrics metrics, TimeProvider time, IOptions<GatewayOptions> options)
@@ -47,6 +55,7 @@ internal sealed class ChunkNearCache : IGatewayChunkCache
         _metrics = metrics;
         _time = time;
         _capacity = options.Value.CacheSize.Bytes;
+        _fetchSlots = new SemaphoreSlim(options.Value.MaxChunkFetches);
         metrics.ObserveNearCache(this);
     }
 
@@ -203,7 +212,23 @@ internal sealed class ChunkNearCache : IGatewayChunkCache
             var length = ChunkLength(version, index);
             var key = version.ChunkKey(index);
             var read = new ChunkRead(_grains.GetGrain<IIsoChunkGrain>(key), version, length);
-            var result = await _calls.CallAsync(ReadChunk, read, ClusterCallKind.ChunkRead, mac, key, _calls.StartDeadline(), CancellationToken.None);
+            var deadline = _calls.StartDeadline();
+            var remaining = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
+            if (!await _fetchSlots.WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero))
+            {
+                throw new TimeoutException("the deadline passed while the chunk read waited for one of this gateway's fetch slots");
+            }
+
+            ChunkReadResult result;
+            try
+            {
+                result = await _calls.CallAsync(ReadChunk, read, ClusterCallKind.ChunkRead, mac, key, deadline, CancellationToken.None);
+            }
+            finally
+            {
+                _fetchSlots.Release();
+            }
+
             if (result.Status == UpstreamStatus.Ok && result.Data.Length != length)
             {
                 result.Lease?.Release();
@@ -318,7 +343,7 @@ internal sealed class ChunkNearCache : IGatewayChunkCache
 
         public long LastRead { get; set; }
 
-        // The entry's reference to the silo cache's buffer (embedded mode), set with Bytes; given back when it is dropped.
+        // The entry's reference to the chunk's pooled buffer, set with Bytes; given back when it is dropped.
         public ChunkBuffer? Lease { get; set; }
     }
 }

@@ -61,6 +61,9 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
     // outgrow any host, so a larger value means the setting was mistyped or misunderstood.
     private const int MostConcurrentRequests = 100_000;
 
+    // Each fetch in flight holds a chunk (1 MiB by default) in the network buffers of a silo and of this gateway.
+    private const int MostChunkFetches = 4096;
+
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
         var failures = new List<string>();
@@ -72,6 +75,11 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (options.MaxConcurrentRequests is < 1 or > MostConcurrentRequests)
         {
             failures.Add($"--max-concurrent-requests (Gateway:MaxConcurrentRequests) must be from 1 to {MostConcurrentRequests}, is {options.MaxConcurrentRequests}");
+        }
+
+        if (options.MaxChunkFetches is < 1 or > MostChunkFetches)
+        {
+            failures.Add($"--gateway-max-chunk-fetches (Gateway:MaxChunkFetches) must be from 1 to {MostChunkFetches}, is {options.MaxChunkFetches}");
         }
 
         if (options.CacheSize.Bytes < 0)

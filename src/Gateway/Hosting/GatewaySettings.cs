@@ -23,6 +23,7 @@ internal static class GatewaySettings
         new("max-ranges", "Gateway:MaxRanges", SettingKind.Value, "16", "most ranges one request may ask for; more get the whole ISO (200)"),
         new("max-concurrent-requests", "Gateway:MaxConcurrentRequests", SettingKind.Value, "2048", "most /iso/ requests this gateway serves at once (about one per booting BMC); more get an immediate 503 with Retry-After"),
         new("gateway-cache-size", "Gateway:CacheSize", SettingKind.Value, "256MiB", "whole chunks this gateway keeps, so hot bytes need no cluster call (bytes, or KiB/MiB/GiB; 0 keeps none)"),
+        new("gateway-max-chunk-fetches", "Gateway:MaxChunkFetches", SettingKind.Value, "16", "most chunk reads this gateway has in flight to the cluster at once; more wait their turn (bounds the memory of chunks crossing from silos)"),
         new("gateway-plan-max-age", "Gateway:BootPlanMaxAge", SettingKind.Value, "00:00:01", "longest a machine's boot plan is served without asking its grain; a Hardware change reaches new requests within it (hh:mm:ss)"),
         .. SiloSettings.All,
     ];

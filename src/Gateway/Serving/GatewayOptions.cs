@@ -35,6 +35,14 @@ public sealed class GatewayOptions
     public ByteSize CacheSize { get; set; } = ByteSize.FromMebibytes(256);
 
     /// <summary>
+    /// The most chunk reads this gateway has in flight to the cluster at once (<c>--gateway-max-chunk-fetches</c>); more
+    /// wait for one to finish, within the read's deadline. Each is a whole chunk crossing from a silo, held in the
+    /// network buffers of both processes until it has arrived, so this bounds their memory when many BMCs miss the
+    /// cache at once; a few reads in flight already keep the silos' answers flowing. Default: 16.
+    /// </summary>
+    public int MaxChunkFetches { get; set; } = 16;
+
+    /// <summary>
     /// How long a machine's boot plan is served without asking its grain again (<c>--gateway-plan-max-age</c>); past
     /// half of it the plan is refreshed in the background. Bounds how late a Hardware change reaches new requests.
     /// Default: 1 second.

@@ -125,3 +125,32 @@ public sealed class ChunkBufferPool
         }
     }
 }
+
+/// <summary>
+/// Buffers for chunk bytes that arrive in a grain message from another process (a gateway reading from a remote silo),
+/// so that each arriving chunk does not cost a fresh large-object-heap array.
+/// </summary>
+/// <remarks>
+/// One pool, its arrays as long as the longest chunk received so far: a cluster's chunks all have one length but an
+/// ISO's last, which is shorter. Idle arrays are not bounded beyond that: every idle array was live once, and what a
+/// gateway holds live is bounded by its chunk cache, its fetches in flight and the requests writing from them.
+/// </remarks>
+public sealed class ReceivedChunkBuffers
+{
+    private ChunkBufferPool? _pool;
+
+    /// <summary>A buffer of at least <paramref name="length"/> bytes holding one reference, the caller's.</summary>
+    public ChunkBuffer Rent(int length)
+    {
+        var pool = Volatile.Read(ref _pool);
+        while (pool is null || pool.ArrayLength < length)
+        {
+            // The first chunk, or longer chunks than before: arrays of the old pool still out are dropped as they return.
+            var longer = new ChunkBufferPool(length, maxFree: int.MaxValue);
+            var seen = Interlocked.CompareExchange(ref _pool, longer, pool);
+            pool = seen == pool ? longer : seen;
+        }
+
+        return pool.Rent(length);
+    }
+}

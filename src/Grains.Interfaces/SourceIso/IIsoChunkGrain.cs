@@ -17,30 +17,15 @@ public interface IIsoChunkGrain : IGrainWithStringKey
 /// (an occurrence may start before the slice or end after it).
 /// </summary>
 /// <remarks>
-/// Within one process the result is passed by reference (it is immutable) and <see cref="Data"/> lies in the cache's
-/// own pooled buffer: <see cref="Lease"/> is then a reference taken for the caller, who releases it once the bytes are
-/// copied (or keeps it, which only costs the buffer's reuse). Sent to another process, the bytes are copied into the
-/// message and the lease is released right after (<see cref="ChunkLeaseSerializationHooks"/>); the copy that arrives
-/// has no lease, its bytes are its own.
+/// <see cref="Data"/> lies in a pooled, reference-counted buffer whenever <see cref="Lease"/> is set: the lease is the
+/// caller's reference, which it releases once the bytes are copied (or keeps, which only costs the buffer's reuse).
+/// Within one process the result is passed by reference (it is immutable) and the buffer is the silo cache's own. Sent
+/// to another process, <see cref="ChunkReadResultCodec"/> copies the bytes into the message and releases the sender's
+/// lease, and the receiver reads them into a buffer of its own process's pool, with a lease of its own.
 /// </remarks>
-[GenerateSerializer, Immutable, Alias("IsoCluster.ChunkReadResult")]
-[SerializationCallbacks(typeof(ChunkLeaseSerializationHooks))]
-public sealed record ChunkReadResult(
-    [property: Id(0)] UpstreamStatus Status,
-    [property: Id(1)] ReadOnlyMemory<byte> Data,
-    [property: Id(2)] long[] OccurrenceStarts,
-    [property: Id(3)] string? Reason)
+[Immutable, Alias("IsoCluster.ChunkReadResult")]
+public sealed record ChunkReadResult(UpstreamStatus Status, ReadOnlyMemory<byte> Data, long[] OccurrenceStarts, string? Reason)
 {
     /// <summary>The caller's reference to the buffer <see cref="Data"/> lies in, or null when the bytes are the result's own.</summary>
-    // Never sent: a reference means nothing in another process.
-    [field: NonSerialized]
     public ChunkBuffer? Lease { get; init; }
-}
-
-/// <summary>Releases a <see cref="ChunkReadResult"/>'s lease once its bytes are copied into a message to another process.</summary>
-public sealed class ChunkLeaseSerializationHooks
-{
-    /// <summary>Called by the generated serializer after it wrote <paramref name="value"/>.</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822:Mark members as static", Justification = "The generated serializer calls its hooks on an instance.")]
-    public void OnSerialized(ChunkReadResult value) => value?.Lease?.Release();
 }

@@ -8,13 +8,13 @@ namespace IsoCluster.Grains.Hosting;
 public static class IsoClusterSerializationExtensions
 {
     /// <summary>
-    /// Registers the hooks the generated serializers call: <see cref="ChunkLeaseSerializationHooks"/> gives back a chunk
-    /// buffer's reference once its bytes are copied into a message.
+    /// Registers what <see cref="ChunkReadResultCodec"/> needs: the pool that chunk bytes arriving from another process
+    /// are read into (<see cref="ReceivedChunkBuffers"/>).
     /// </summary>
     public static IServiceCollection AddIsoClusterSerialization(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.TryAddSingleton<ChunkLeaseSerializationHooks>();
+        services.TryAddSingleton<ReceivedChunkBuffers>();
         return services;
     }
 

@@ -1,7 +1,4 @@
-using IsoCluster.Grains.Hosting;
 using IsoCluster.Grains.SourceIso;
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Serialization;
 
 namespace IsoCluster.Grains.Tests.SourceIso;
 
@@ -88,27 +85,5 @@ public sealed class ChunkBufferTests
 
         Assert.Equal(100, length);
         Assert.Equal(0, pool.FreeCount);
-    }
-
-    [Fact]
-    public void Serialize_ResultWithALease_CopiesTheBytesThenReleasesTheLeaseAndTheCopyHasNone()
-    {
-        // What a silo does when a remote gateway reads a chunk: the bytes go into the message, then the reference the
-        // grain took for the caller is given back, as the caller is in another process.
-        using var services = new ServiceCollection().AddSerializer().AddIsoClusterSerialization().BuildServiceProvider();
-        var serializer = services.GetRequiredService<Serializer<ChunkReadResult>>();
-        var pool = new ChunkBufferPool(arrayLength: 64, maxFree: 4);
-        var buffer = pool.Rent(64);
-        buffer.Array.AsSpan().Fill(42);
-        var result = new ChunkReadResult(UpstreamStatus.Ok, buffer.Array.AsMemory(8, 32), [5], null) { Lease = buffer };
-
-        var message = serializer.SerializeToArray(result);
-        var arrived = serializer.Deserialize(message)!;
-
-        Assert.False(buffer.TryRetain());
-        Assert.Equal(1, pool.FreeCount);
-        Assert.Null(arrived.Lease);
-        Assert.Equal(Enumerable.Repeat((byte)42, 32), arrived.Data.ToArray());
-        Assert.Equal([5L], arrived.OccurrenceStarts);
     }
 }
