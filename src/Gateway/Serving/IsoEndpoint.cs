@@ -288,6 +288,9 @@ internal sealed partial class IsoEndpoint
         var writer = response.BodyWriter;
         try
         {
+            // Headers into the output first: body bytes written before the response has started are held aside by
+            // Kestrel and copied once more behind the headers (a third of this path's copying, measured).
+            await response.StartAsync(aborted);
             IsoPiece outcome;
             if (multipart is null)
             {
