@@ -48,6 +48,7 @@ STAMPEDE_BMCS=200
 STAMPEDE_MIB=64
 STAMPEDE=1
 JIT_WARMUP=1
+JIT_WARMUP_S=20
 PROBES=4
 JUMP_EVERY=64
 WRK_THREADS=2
@@ -72,7 +73,10 @@ usage() {
   --servers LIST          any of direct,nginx-slice,iso-embedded,iso-cluster (default all; ratios need nginx-slice)
   --stampede-bmcs B       BMCs of the cold stampede (default $STAMPEDE_BMCS); --stampede-mib M: MiB each reads (default $STAMPEDE_MIB)
   --no-stampede           skip the cold stampede
-  --no-jit-warmup         the stampede then also measures the gateways' JIT compilation
+  --no-jit-warmup         the stampede then also measures the gateways' JIT compilation, and the first load their
+                          tiering up
+  --jit-warmup-s S        wrk pass through each IsoCluster server before the first load, so that the loads measure
+                          code the JIT has finished optimizing (default $JIT_WARMUP_S; 0: none)
   --probes P              random 16-byte probes per response besides the first/last 16 bytes and any magic-string
                           occurrence the body overlaps (default $PROBES)
   --jump-every J          seq loads jump to a random position once every J requests on average (default $JUMP_EVERY; 0: never)
@@ -106,6 +110,7 @@ while (($# > 0)); do
         --stampede-mib) STAMPEDE_MIB="${2:?--stampede-mib needs a value}"; shift 2 ;;
         --no-stampede) STAMPEDE=""; shift ;;
         --no-jit-warmup) JIT_WARMUP=""; shift ;;
+        --jit-warmup-s) JIT_WARMUP_S="${2:?--jit-warmup-s needs a value}"; shift 2 ;;
         --probes) PROBES="${2:?--probes needs a value}"; shift 2 ;;
         --jump-every) JUMP_EVERY="${2:?--jump-every needs a value}"; shift 2 ;;
         --wrk-threads) WRK_THREADS="${2:?--wrk-threads needs a value}"; shift 2 ;;
@@ -119,7 +124,7 @@ while (($# > 0)); do
         *) echo "slice-cache.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
     esac
 done
-for value in "$SIZE_MIB" "$DURATION_S" "$WARM_S" "$STAMPEDE_BMCS" "$STAMPEDE_MIB"; do
+for value in "$SIZE_MIB" "$DURATION_S" "$WARM_S" "$JIT_WARMUP_S" "$STAMPEDE_BMCS" "$STAMPEDE_MIB"; do
     [[ "$value" =~ ^[1-9][0-9]*$ ]] || { echo "slice-cache.sh: '$value' is not a positive whole number" >&2; exit 2; }
 done
 for value in "$PROBES" "$JUMP_EVERY" "$WRK_THREADS"; do
@@ -748,6 +753,29 @@ for server in iso-embedded iso-cluster; do
         die "$server serves '${served:0:200}...' at the magic string for $FIRST_MAC, not '${expected_patch:0:200}...'"
 done
 
+# The JIT keeps optimizing for a while after the first reads (tiered compilation: measured, 300-800 methods a second
+# for the first ~10 s of load, then a trickle), which a server running for days does not pay; nginx has no JIT. So
+# each IsoCluster server first carries wrk's load for a while, half sequential with 64 BMCs, half random with 256.
+if [[ -n "$JIT_WARMUP" ]] && ((JIT_WARMUP_S > 0)); then
+    for server in iso-embedded iso-cluster; do
+        has_server "$server" || continue
+        log "JIT warm-up of $server, second part: ${JIT_WARMUP_S} s of wrk through it"
+        for shape in "seq 64" "rand 256"; do
+            read -r mode bmcs <<<"$shape"
+            bmcs=$((bmcs < MAX_BMCS ? bmcs : MAX_BMCS))
+            out="$WORK/runs/jit-warmup-wrk-$server-$mode.out"
+            code=0
+            run_wrk "$server" "$mode" 65536 "$bmcs" $(((JIT_WARMUP_S + 1) / 2)) "$out" || code=$?
+            result="$(grep '^WRK_RESULT' "$out" | tail -n 1 || true)"
+            errors="$(field "$result" errors)"
+            if ((code != 0 || ${errors:-1} > 0)); then
+                FAILED+=("jit-warmup-wrk $server $mode (wrk exit $code, ${errors:-unknown} errors)")
+                TOTAL_ERRORS=$((TOTAL_ERRORS + ${errors:-1}))
+            fi
+        done
+    done
+fi
+
 LOAD_COUNT=${#LOAD_LIST[@]}
 SERVER_COUNT=${#SERVER_LIST[@]}
 log "loads: $LOAD_COUNT loads x $SERVER_COUNT servers x (${WARM_S} s warm + ${DURATION_S} s measured)," \
@@ -889,7 +917,7 @@ json_list() {
     echo "  \"started_utc\": \"$STARTED_UTC\", \"finished_utc\": \"$(date -u '+%Y-%m-%dT%H:%M:%SZ')\","
     echo "  \"commit\": \"$COMMIT\", \"src_dirty\": $SRC_DIRTY, \"src_diff_sha256_12\": $(json_string "$SRC_DIFF_SHA"),"
     echo "  \"host\": {\"cpus\": $(nproc), \"kernel\": $(json_string "$(uname -r)"), \"nginx\": $(json_string "$("$NGINX" -v 2>&1 | sed 's/^nginx version: //')"), \"wrk\": $(json_string "$("$WRK" -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"), \"dotnet\": $(json_string "$(dotnet --version 2>/dev/null)")},"
-    echo "  \"settings\": {\"iso_bytes\": $ISO_BYTES, \"magic_string_at\": [$OCCURRENCE_LIST], \"duration_s\": $DURATION_S, \"warm_s\": $WARM_S, \"probes_per_response\": $PROBES, \"jump_every\": $JUMP_EVERY, \"random_alignment_bytes\": 2048, \"stampede\": $([[ -n "$STAMPEDE" ]] && echo true || echo false), \"stampede_bmcs\": $STAMPEDE_BMCS, \"stampede_mib\": $STAMPEDE_MIB, \"jit_warmup\": $([[ -n "$JIT_WARMUP" ]] && echo true || echo false), \"gateway_cache_size\": $(json_string "$CACHE_SIZE"), \"servers\": $(json_list "${SERVER_LIST[@]}"), \"loads\": $(json_list "${LOAD_LIST[@]}"), \"gateway_args\": $(json_list "${GATEWAY_ARGS[@]}"), \"silo_args\": $(json_list "${SILO_ARGS[@]}"), \"wrk_threads\": $WRK_THREADS, \"client\": \"wrk, one keep-alive connection per BMC, BMCs spread over wrk_threads threads (0: one thread per BMC)\", \"cpu_pct_of\": \"one core\"},"
+    echo "  \"settings\": {\"iso_bytes\": $ISO_BYTES, \"magic_string_at\": [$OCCURRENCE_LIST], \"duration_s\": $DURATION_S, \"warm_s\": $WARM_S, \"probes_per_response\": $PROBES, \"jump_every\": $JUMP_EVERY, \"random_alignment_bytes\": 2048, \"stampede\": $([[ -n "$STAMPEDE" ]] && echo true || echo false), \"stampede_bmcs\": $STAMPEDE_BMCS, \"stampede_mib\": $STAMPEDE_MIB, \"jit_warmup\": $([[ -n "$JIT_WARMUP" ]] && echo true || echo false), \"jit_warmup_s\": $JIT_WARMUP_S, \"gateway_cache_size\": $(json_string "$CACHE_SIZE"), \"servers\": $(json_list "${SERVER_LIST[@]}"), \"loads\": $(json_list "${LOAD_LIST[@]}"), \"gateway_args\": $(json_list "${GATEWAY_ARGS[@]}"), \"silo_args\": $(json_list "${SILO_ARGS[@]}"), \"wrk_threads\": $WRK_THREADS, \"client\": \"wrk, one keep-alive connection per BMC, BMCs spread over wrk_threads threads (0: one thread per BMC)\", \"cpu_pct_of\": \"one core\"},"
     echo "  \"nginx_slice_tmpfs_cache_bytes\": $CACHE_BYTES,"
     echo "  \"loads\": ["
     json_rows load
