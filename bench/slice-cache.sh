@@ -124,10 +124,10 @@ while (($# > 0)); do
         *) echo "slice-cache.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
     esac
 done
-for value in "$SIZE_MIB" "$DURATION_S" "$WARM_S" "$JIT_WARMUP_S" "$STAMPEDE_BMCS" "$STAMPEDE_MIB"; do
+for value in "$SIZE_MIB" "$DURATION_S" "$WARM_S" "$STAMPEDE_BMCS" "$STAMPEDE_MIB"; do
     [[ "$value" =~ ^[1-9][0-9]*$ ]] || { echo "slice-cache.sh: '$value' is not a positive whole number" >&2; exit 2; }
 done
-for value in "$PROBES" "$JUMP_EVERY" "$WRK_THREADS"; do
+for value in "$PROBES" "$JUMP_EVERY" "$WRK_THREADS" "$JIT_WARMUP_S"; do
     [[ "$value" =~ ^[0-9]+$ ]] || { echo "slice-cache.sh: '$value' is not a whole number" >&2; exit 2; }
 done
 ((SIZE_MIB >= 16)) || { echo "slice-cache.sh: --size-mib must be at least 16" >&2; exit 2; }
