@@ -213,8 +213,7 @@ internal sealed class ChunkNearCache : IGatewayChunkCache
             var key = version.ChunkKey(index);
             var read = new ChunkRead(_grains.GetGrain<IIsoChunkGrain>(key), version, length);
             var deadline = _calls.StartDeadline();
-            var remaining = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
-            if (!await _fetchSlots.WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero))
+            if (!await _fetchSlots.WaitAsync(_time.GetElapsedTime(_time.GetTimestamp(), deadline)))
             {
                 throw new TimeoutException("the deadline passed while the chunk read waited for one of this gateway's fetch slots");
             }

@@ -72,6 +72,8 @@ public sealed class GatewaySettingsTests
     [InlineData("--max-concurrent-requests", "0", "--max-concurrent-requests")]
     [InlineData("--max-concurrent-requests", "1000000", "--max-concurrent-requests")]
     [InlineData("--max-concurrent-requests", "lots", "--max-concurrent-requests")]
+    [InlineData("--gateway-max-chunk-fetches", "0", "--gateway-max-chunk-fetches")]
+    [InlineData("--gateway-max-chunk-fetches", "100000", "--gateway-max-chunk-fetches")]
     public async Task Start_InvalidSetting_FailsNamingTheFlag(string flag, string value, string named)
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() => GatewayInstance.StartAsync([flag, value]));

@@ -35,6 +35,28 @@ public sealed class ChunkNearCacheTests
     }
 
     [Fact]
+    public async Task GetAsync_MoreMissesThanFetchSlots_AtMostThatManyGrainReadsAtOnceAndEveryReaderGetsItsChunk()
+    {
+        // Each chunk in flight from a remote silo sits whole in both processes' network buffers.
+        var chunks = new FakeChunks(Upstream, [], 6);
+        for (var index = 0; index < 6; index++)
+        {
+            chunks.DelayNext(index, TimeSpan.FromMilliseconds(100));
+        }
+
+        using var harness = new ClusterCallHarness();
+        var cache = FakeChunks.NearCache(chunks, harness, capacity: 1024, maxFetches: 2);
+
+        var reads = await Task.WhenAll(Enumerable.Range(0, 6).Select(index => cache.GetAsync(Version, index, Mac, Deadline(harness), CancellationToken.None).AsTask()));
+
+        Assert.InRange(chunks.MostInFlight, 1, 2);
+        for (var index = 0; index < 6; index++)
+        {
+            Assert.Equal(Upstream.AsSpan(index * ChunkSize, Math.Min(ChunkSize, Upstream.Length - (index * ChunkSize))).ToArray(), reads[index].Data.ToArray());
+        }
+    }
+
+    [Fact]
     public async Task GetAsync_ChunkCached_AnswersAtOnceWithoutAnotherGrainRead()
     {
         var chunks = new FakeChunks(Upstream, [], 6);

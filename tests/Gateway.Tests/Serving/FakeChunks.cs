@@ -13,12 +13,12 @@ internal sealed class FakeChunks(byte[] upstream, long[] occurrences, int magicL
     public const int ChunkSize = 16;
 
     /// <summary>A gateway chunk cache over these chunk grains, retrying through <paramref name="harness"/>'s policy.</summary>
-    public static ChunkNearCache NearCache(FakeChunks chunks, ClusterCallHarness harness, long capacity) => new(
+    public static ChunkNearCache NearCache(FakeChunks chunks, ClusterCallHarness harness, long capacity, int maxFetches = 16) => new(
         new FakeGrainFactory(chunks),
         harness.Policy,
         harness.Metrics,
         harness.Time,
-        Microsoft.Extensions.Options.Options.Create(new GatewayOptions { CacheSize = new ByteSize(capacity) }));
+        Microsoft.Extensions.Options.Options.Create(new GatewayOptions { CacheSize = new ByteSize(capacity), MaxChunkFetches = maxFetches }));
 
     /// <summary>A plan as the boot plan cache would serve it, for a reader or an endpoint under test.</summary>
     public static ServedPlan Plan(IsoVersion version, string kernelParams)
@@ -47,6 +47,12 @@ internal sealed class FakeChunks(byte[] upstream, long[] occurrences, int magicL
 
     public int Attempts(long index) => _attempts.GetValueOrDefault(index);
 
+    /// <summary>The most reads that were in progress at once.</summary>
+    public int MostInFlight => Volatile.Read(ref _mostInFlight);
+
+    private int _inFlight;
+    private int _mostInFlight;
+
     /// <summary>
     /// When set, every read answers from a buffer of this pool with a reference taken for the caller, as an embedded
     /// silo's chunk grain does (whose cache has, at worst, already dropped its own).
@@ -60,6 +66,29 @@ internal sealed class FakeChunks(byte[] upstream, long[] occurrences, int magicL
     public int StillHeld() => Lent.Count(buffer => IsHeld(buffer));
 
     public async ValueTask<ChunkReadResult> ReadAsync(long index, int offset, int count, CancellationToken cancellationToken)
+    {
+        var inFlight = Interlocked.Increment(ref _inFlight);
+        InterlockedMax(ref _mostInFlight, inFlight);
+        try
+        {
+            return await ReadScriptedAsync(index, offset, count, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private static void InterlockedMax(ref int location, int value)
+    {
+        var seen = Volatile.Read(ref location);
+        while (value > seen && Interlocked.CompareExchange(ref location, value, seen) is var previous && previous != seen)
+        {
+            seen = previous;
+        }
+    }
+
+    private async ValueTask<ChunkReadResult> ReadScriptedAsync(long index, int offset, int count, CancellationToken cancellationToken)
     {
         _attempts.AddOrUpdate(index, 1, (_, n) => n + 1);
         await Task.Yield();
