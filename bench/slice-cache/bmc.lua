@@ -26,7 +26,9 @@
 -- for the same range, the response must be right for one of them.
 --
 -- done() prints one `WRK_RESULT key=value ...` line (wrk's latency percentiles, the checks summed over threads)
--- and up to five `WRK_ERROR` lines.
+-- and up to five `WRK_ERROR` lines. With BMC_LATENCY_FILE set it also writes wrk's latency histogram there, one
+-- `microseconds count` line per latency that occurred, so the calling script can merge the latencies of two wrk
+-- processes (the scale-out load, one wrk per gateway) into one set of percentiles.
 
 local ffi = require("ffi")
 
@@ -400,5 +402,17 @@ function done(summary, latency, requests)
         total.probes, total.patch_probes))
     for _, sample in ipairs(samples) do
         io.write("WRK_ERROR ", sample, "\n")
+    end
+    local histogram = os.getenv("BMC_LATENCY_FILE")
+    if histogram and histogram ~= "" and summary.requests > 0 then
+        -- latency[i] is how many requests took i - 1 microseconds (wrk's stats buckets, one per microsecond).
+        local file = assert(io.open(histogram, "w"))
+        for us = latency.min, latency.max do
+            local count = latency[us + 1]
+            if count > 0 then
+                file:write(string.format("%d %d\n", us, count))
+            end
+        end
+        file:close()
     end
 end
