@@ -781,31 +781,35 @@ run_wrk() {
 }
 
 # merge_wrk OUT N: OUT from OUT.1 ... OUT.N (see run_wrk). The merged WRK_RESULT sums the counts, rates and errors,
-# takes the longest duration, and its p50/p90/p99/max from the N latency histograms added together (wrk's own
-# percentile rule: the smallest latency at or above rank round(p/100 * count + 0.5)); `latency=merged`. If a
-# histogram is missing, the percentiles are the worst of the N and `latency=worst-of-N`; if a wrk printed no
-# WRK_RESULT, OUT has none either (the row then counts an error).
+# takes the longest duration and the largest max_ms, and its p50/p90/p99 from the N latency distributions merged
+# (`latency=merged`): the latency at which the N cumulative distributions, weighted by their request counts, first
+# reach the percentile. wrk gives a distribution only as percentiles (bmc.lua writes them at 0.1 % steps, 0.01 %
+# above p98), so a merged percentile is within one step of the exact one. If a distribution is missing, the
+# percentiles are the worst of the N and `latency=worst-of-N`; if a wrk printed no WRK_RESULT, OUT has none either
+# (the row then counts an error).
 merge_wrk() {
     local out="$1" parts="$2" i latency=merged percentiles
-    local -a part_files=() histograms=()
+    local -a part_files=()
     for ((i = 1; i <= parts; i++)); do
         part_files+=("$out.$i")
-        histograms+=("$out.$i.latency")
         [[ -s "$out.$i.latency" ]] || latency="worst-of-$parts"
     done
     percentiles=""
     if [[ "$latency" == merged ]]; then
-        percentiles="$(sort -n -k1,1 "${histograms[@]}" | awk '
-            { us[NR] = $1; count[NR] = $2; total += $2 }
-            END {
-                split("50 90 99", ps, " ")
-                for (k = 1; k <= 3; k++) {
-                    rank = int(ps[k] / 100 * total + 1); seen = 0
-                    for (n = 1; n <= NR; n++) { seen += count[n]; if (seen >= rank) break }
-                    printf "p%d_ms=%.3f ", ps[k], us[n] / 1000
-                }
-                printf "max_ms=%.3f\n", us[NR] / 1000
-            }')"
+        # Lines "microseconds part percentile", by latency; each part's count first (latency -1).
+        percentiles="$(for ((i = 1; i <= parts; i++)); do
+            awk -v part="$i" '$1 == "count" { print -1, part, $2; next } { print $2, part, $1 }' "$out.$i.latency"
+        done | sort -n -k1,1 -k3,3 | awk '
+            function reached(us,   j, f) {
+                f = 0
+                for (j in n) f += n[j] * cdf[j]
+                while (t <= 3 && f >= (want[t] / 100 - 1e-9) * total) { printf "p%d_ms=%.3f ", want[t], us / 1000; t++ }
+            }
+            BEGIN { want[1] = 50; want[2] = 90; want[3] = 99; t = 1 }
+            $1 == -1 { n[$2] = $3; total += $3; cdf[$2] = 0; next }
+            seen && $1 != last { reached(last) }
+            { cdf[$2] = $3 / 100; last = $1; seen = 1 }
+            END { if (seen) reached(last); printf "\n" }')"
     fi
     {
         for ((i = 1; i <= parts; i++)); do
