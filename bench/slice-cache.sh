@@ -48,7 +48,7 @@ SIZE_MIB=256
 DURATION_S=8
 WARM_S=2
 LOADS="seq64k@64,seq64k@256,rand64k@64,rand64k@256,seq256k@64,seq256k@256,rand256k@64,rand256k@256"
-SERVERS="direct,nginx-slice,iso-embedded,iso-cluster"
+SERVERS="direct,nginx-slice,iso-embedded,iso-cluster,iso-scale"
 STAMPEDE_BMCS=200
 STAMPEDE_MIB=64
 STAMPEDE=1
@@ -74,8 +74,8 @@ usage() {
   --warm-s S              warm pass before each measured run, not counted except for errors (default $WARM_S)
   --loads LIST            comma-separated MODE<piece KiB>k@<BMCs>, MODE seq or rand (default
                           $LOADS)
-  --servers LIST          any of direct,nginx-slice,iso-embedded,iso-cluster,iso-scale (default all but iso-scale;
-                          ratios need nginx-slice, iso-scale's vs-cluster ratio iso-cluster)
+  --servers LIST          any of direct,nginx-slice,iso-embedded,iso-cluster,iso-scale (default all; ratios need
+                          nginx-slice, iso-scale's vs-cluster ratio iso-cluster)
   --stampede-bmcs B       BMCs of the cold stampede (default $STAMPEDE_BMCS); --stampede-mib M: MiB each reads (default $STAMPEDE_MIB)
   --no-stampede           skip the cold stampede
   --no-jit-warmup         the stampede then also measures the gateways' JIT compilation
@@ -745,7 +745,7 @@ wrk_threads() {
 # of them (merge_wrk).
 run_wrk() {
     local server="$1" mode="$2" piece="$3" bmcs="$4" seconds="$5" out="$6" threads="${7:-$WRK_THREADS}"
-    local code=0 is_patched=0 parts per part_threads i part_out pid
+    local code=0 is_patched=0 parts per part_threads i part_out latency_file pid
     local -a entries=() files=()
     patched "$server" && is_patched=1
     mapfile -t entries < <(entry_points "$server")
@@ -759,13 +759,15 @@ run_wrk() {
     {
         time {
             for i in "${!entries[@]}"; do
-                part_out="$out"
-                ((parts > 1)) && part_out="$out.$((i + 1))"
+                part_out="$out" latency_file=""
+                if ((parts > 1)); then
+                    part_out="$out.$((i + 1))" latency_file="$out.$((i + 1)).latency"
+                fi
                 BMC_MACHINES="${files[$i]}" BMC_PATH="/iso/{mac}/hook.iso" BMC_SIZE="$ISO_BYTES" \
                     BMC_PIECE="$piece" BMC_MODE="$mode" BMC_REFERENCE="$ISO" BMC_OCCURRENCES="$OCCURRENCE_LIST" \
                     BMC_PATCHED="$is_patched" BMC_PATCH_TEMPLATE="$PATCH_TEMPLATE" BMC_PROBES="$PROBES" \
                     BMC_JUMP_EVERY="$JUMP_EVERY" BMC_THREADS="$part_threads" BMC_CONNECTIONS="$per" \
-                    BMC_SEED="$RANDOM" BMC_LATENCY_FILE="$part_out.latency" \
+                    BMC_SEED="$RANDOM" BMC_LATENCY_FILE="$latency_file" \
                     timeout $((seconds + 60)) "$WRK" -t "$part_threads" -c "$per" -d "${seconds}s" --timeout 10s \
                     -s "$REPO_ROOT/bench/slice-cache/bmc.lua" "$(server_url "${entries[$i]}")/" </dev/null >"$part_out" 2>&1 &
                 WRK_PIDS+=($!)
@@ -784,7 +786,7 @@ run_wrk() {
 # takes the longest duration and the largest max_ms, and its p50/p90/p99 from the N latency distributions merged
 # (`latency=merged`): the latency at which the N cumulative distributions, weighted by their request counts, first
 # reach the percentile. wrk gives a distribution only as percentiles (bmc.lua writes them at 0.1 % steps, 0.01 %
-# above p98), so a merged percentile is within one step of the exact one. If a distribution is missing, the
+# above p98, up to p99.99), so a merged percentile is within one step of the exact one. If a distribution is missing, the
 # percentiles are the worst of the N and `latency=worst-of-N`; if a wrk printed no WRK_RESULT, OUT has none either
 # (the row then counts an error).
 merge_wrk() {

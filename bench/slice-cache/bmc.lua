@@ -407,13 +407,14 @@ function done(summary, latency, requests)
     local distribution = os.getenv("BMC_LATENCY_FILE")
     if distribution and distribution ~= "" and summary.requests > 0 then
         -- wrk's Lua API gives percentiles, not its per-microsecond buckets: the distribution as percentiles at 0.1 %
-        -- steps, and at 0.01 % steps above p98 for the tail.
+        -- steps, and at 0.01 % steps above p98 for the tail, up to p99.99 (wrk's p100 is always 0; the max is in
+        -- WRK_RESULT).
         local file = assert(io.open(distribution, "w"))
         file:write(string.format("count %d\n", summary.requests))
         for step = 1, 980 do
             file:write(string.format("%.2f %d\n", step / 10, latency:percentile(step / 10)))
         end
-        for step = 9801, 10000 do
+        for step = 9801, 9999 do
             file:write(string.format("%.2f %d\n", step / 100, latency:percentile(step / 100)))
         end
         file:close()
