@@ -740,9 +740,9 @@ wrk_threads() {
 
 # run_wrk SERVER MODE PIECE BMCS SECONDS OUT [THREADS]: one wrk run per entry point of SERVER, started together, the
 # BMCS BMCs and the THREADS threads (default --wrk-threads) split evenly over them; the output in OUT, bash's `time`
-# of all of them in OUT.time. With more than one (iso-scale), each wrk's output is in OUT.N and its latency histogram
-# in OUT.N.latency, and OUT holds their lines (WRK_RESULT renamed WRK_PART_RESULT) and then one WRK_RESULT for all
-# of them (merge_wrk).
+# of all of them in OUT.time. With more than one (iso-scale), each wrk's output is in OUT.N and its latency
+# distribution in OUT.N.latency, and OUT holds their lines (WRK_RESULT renamed WRK_PART_RESULT) and then one
+# WRK_RESULT for all of them (merge_wrk).
 run_wrk() {
     local server="$1" mode="$2" piece="$3" bmcs="$4" seconds="$5" out="$6" threads="${7:-$WRK_THREADS}"
     local code=0 is_patched=0 parts per part_threads i part_out latency_file pid
