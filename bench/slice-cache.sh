@@ -29,8 +29,9 @@
 #    cached), then the cold stampede on each cache but iso-scale: B BMCs with fresh MACs start at once on an empty
 #    cache and read the first M MiB in 64 KiB ranges (FleetBoot checks every byte); upstream bytes from the origin's
 #    log.
-# 5. Warm every server (the whole ISO read once through it), check each gateway's patch for one MAC, then for every
-#    load and every server: each BMC's HEAD (curl), a warm pass, the measured wrk run; server CPU from
+# 5. Warm every server (the whole ISO read once through it), check each gateway's patch for one MAC, wait (at most
+#    90 s) until the server processes are idle (the JIT's background recompilation done), then for every load and
+#    every server: each BMC's HEAD (curl), a warm pass, the measured wrk run; server CPU from
 #    /proc/<pid>/stat, peak RSS from VmHWM (reset before each run through /proc/<pid>/clear_refs), client CPU, and
 #    the machine's other CPU use from /proc/stat. iso-scale's BMCs are split over its two gateways (two wrk
 #    processes, half the BMCs each, started together); after each of its loads, the cluster's cache report
@@ -1020,6 +1021,35 @@ scale_spread() {
         row cache_source "load=$load" "source_iso=$source" "chunks=$chunks" "cached_bytes=$bytes" "hits=$hits" "misses=$misses"
     done < <(jq -r '.sources[] | [.chunks, .cachedBytes, .hits, .misses, .sourceIso] | @tsv' <<<"$report")
 }
+
+# settle: waits until the server processes have finished their start-up work before the first measured run. After
+# the warm-up, .NET recompiles hot methods in the background (tiered compilation) for some 30 s, at 20-35 % of a core
+# per process on 2 busy cores; that would count as `other` in the first load's rows of every other server (iso-scale
+# alone has five such processes). Waits until all of them together use less than a quarter of one core over 3 s, at
+# most 90 s.
+settle() {
+    local -a pids=()
+    local server role pid before after started=$SECONDS
+    for server in "${SERVER_LIST[@]}"; do
+        while IFS=: read -r role pid; do
+            [[ -n "$pid" ]] && pids+=("$pid")
+        done < <(server_processes "$server")
+    done
+    while :; do
+        before="$(cpu_ticks "${pids[@]}")"
+        sleep 3
+        after="$(cpu_ticks "${pids[@]}")"
+        if (((after - before) * 4 < 3 * CLK_TCK)); then
+            log "settled: the server processes use $(pct $((after - before)) 3000000000)% of a core (waited $((SECONDS - started)) s)"
+            return 0
+        fi
+        if ((SECONDS - started >= 90)); then
+            log "not settled after $((SECONDS - started)) s: the server processes still use $(pct $((after - before)) 3000000000)% of a core"
+            return 0
+        fi
+    done
+}
+settle
 
 LOAD_COUNT=${#LOAD_LIST[@]}
 SERVER_COUNT=${#SERVER_LIST[@]}
