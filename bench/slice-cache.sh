@@ -90,7 +90,7 @@ usage() {
   --keep                  keep the temp dir (logs, configs, every run's output)
   --client-threads-check  only measure what wrk's thread count costs the client (nginx direct, seq64k@256:
                           -t 256, -t 16 and -t 2, each -c 256), print it, write it next to --json, and stop
-  --gateway-arg ARG       extra argument for both gateway processes (repeatable), e.g.
+  --gateway-arg ARG       extra argument for every gateway process (repeatable), e.g.
                           --gateway-arg --gateway-cache-size --gateway-arg 0
   --silo-arg ARG          extra argument for the silo processes of iso-cluster and iso-scale (repeatable)
 EOF
