@@ -21,18 +21,24 @@
 #    small warmup.iso for the gateways' JIT warm-up.
 # 3. Servers, each on free loopback ports and started from its own binary so its PID is the server: the origin
 #    nginx (serves hook.iso, logs every upstream fetch with its body bytes; also the `direct` peer), the nginx slice
-#    cache (`nginx-slice`), the embedded gateway (`iso-embedded`: one process hosting a silo), and the cluster
-#    (`iso-cluster`: redis-server for membership, one silo process, one gateway in --mode client). Waits for nginx to
-#    serve and for /health/ready of every gateway and silo.
-# 4. JIT warm-up of both gateways (64 BMCs read warmup.iso through them; another source, so no hook.iso chunk is
-#    cached), then the cold stampede on each cache: B BMCs with fresh MACs start at once on an empty cache and read
-#    the first M MiB in 64 KiB ranges (FleetBoot checks every byte); upstream bytes from the origin's log.
-# 5. Warm every server (the whole ISO read once through it), check each gateway's patch for one MAC, then for every
-#    load and every server: each BMC's HEAD (curl), a warm pass, the measured wrk run; server CPU from
+#    cache (`nginx-slice`), the embedded gateway (`iso-embedded`: one process hosting a silo), the cluster
+#    (`iso-cluster`: redis-server for membership, one silo process, one gateway in --mode client) and the scaled-out
+#    cluster (`iso-scale`: its own redis-server, three silo processes, two client-mode gateways). Waits for nginx to
+#    serve, for /health/ready of every gateway and silo, and for iso-scale's gateway to see all three silos.
+# 4. JIT warm-up of every gateway (64 BMCs read warmup.iso through it; another source, so no hook.iso chunk is
+#    cached), then the cold stampede on each cache but iso-scale: B BMCs with fresh MACs start at once on an empty
+#    cache and read the first M MiB in 64 KiB ranges (FleetBoot checks every byte); upstream bytes from the origin's
+#    log.
+# 5. Warm every server (the whole ISO read once through it), check each gateway's patch for one MAC, wait (at most
+#    90 s) until the server processes are idle (the JIT's background recompilation done), then for every load and
+#    every server: each BMC's HEAD (curl), a warm pass, the measured wrk run; server CPU from
 #    /proc/<pid>/stat, peak RSS from VmHWM (reset before each run through /proc/<pid>/clear_refs), client CPU, and
-#    the machine's other CPU use from /proc/stat.
-# 6. Print the load table and the stampede table (ratios against nginx-slice), write all figures as JSON, exit
-#    non-zero if any response was wrong or missing.
+#    the machine's other CPU use from /proc/stat. iso-scale's BMCs are split over its two gateways (two wrk
+#    processes, half the BMCs each, started together); after each of its loads, the cluster's cache report
+#    (GET /api/cache on a gateway's admin listener) and each silo's chunk grain activations (its /metrics) give how
+#    the chunks spread over the silos.
+# 6. Print the load table (ratios against nginx-slice, and iso-scale's against iso-cluster), the spread table and the
+#    stampede table, write all figures as JSON, exit non-zero if any response was wrong or missing.
 #
 # Everything is bounded (`timeout` on every wrk, FleetBoot and curl, deadlines on every wait); a trap kills every
 # server by PID and removes the temp dir and the tmpfs cache (the temp dir stays with --keep).
@@ -43,7 +49,7 @@ SIZE_MIB=256
 DURATION_S=8
 WARM_S=2
 LOADS="seq64k@64,seq64k@256,rand64k@64,rand64k@256,seq256k@64,seq256k@256,rand256k@64,rand256k@256"
-SERVERS="direct,nginx-slice,iso-embedded,iso-cluster"
+SERVERS="direct,nginx-slice,iso-embedded,iso-cluster,iso-scale"
 STAMPEDE_BMCS=200
 STAMPEDE_MIB=64
 STAMPEDE=1
@@ -70,7 +76,8 @@ usage() {
   --warm-s S              warm pass before each measured run, not counted except for errors (default $WARM_S)
   --loads LIST            comma-separated MODE<piece KiB>k@<BMCs>, MODE seq or rand (default
                           $LOADS)
-  --servers LIST          any of direct,nginx-slice,iso-embedded,iso-cluster (default all; ratios need nginx-slice)
+  --servers LIST          any of direct,nginx-slice,iso-embedded,iso-cluster,iso-scale (default all; ratios need
+                          nginx-slice, iso-scale's vs-cluster ratio iso-cluster)
   --stampede-bmcs B       BMCs of the cold stampede (default $STAMPEDE_BMCS); --stampede-mib M: MiB each reads (default $STAMPEDE_MIB)
   --no-stampede           skip the cold stampede
   --no-jit-warmup         the stampede then also measures the gateways' JIT compilation, and the first load their
@@ -87,9 +94,9 @@ usage() {
   --keep                  keep the temp dir (logs, configs, every run's output)
   --client-threads-check  only measure what wrk's thread count costs the client (nginx direct, seq64k@256:
                           -t 256, -t 16 and -t 2, each -c 256), print it, write it next to --json, and stop
-  --gateway-arg ARG       extra argument for both gateway processes (repeatable), e.g.
+  --gateway-arg ARG       extra argument for every gateway process (repeatable), e.g.
                           --gateway-arg --gateway-cache-size --gateway-arg 0
-  --silo-arg ARG          extra argument for the silo process of iso-cluster (repeatable)
+  --silo-arg ARG          extra argument for the silo processes of iso-cluster and iso-scale (repeatable)
 EOF
 }
 
@@ -149,8 +156,8 @@ for load in "${LOAD_LIST[@]}"; do
 done
 for server in "${SERVER_LIST[@]}"; do
     case "$server" in
-        direct | nginx-slice | iso-embedded | iso-cluster) ;;
-        *) echo "slice-cache.sh: unknown server '$server' (direct, nginx-slice, iso-embedded, iso-cluster)" >&2; exit 2 ;;
+        direct | nginx-slice | iso-embedded | iso-cluster | iso-scale) ;;
+        *) echo "slice-cache.sh: unknown server '$server' (direct, nginx-slice, iso-embedded, iso-cluster, iso-scale)" >&2; exit 2 ;;
     esac
 done
 if [[ -n "$CLIENT_THREADS_CHECK" ]]; then
@@ -166,12 +173,26 @@ has_server() {
     return 1
 }
 has_gateway() {
-    has_server iso-embedded || has_server iso-cluster
+    has_server iso-embedded || has_server iso-cluster || has_server iso-scale
 }
+has_silo() {
+    has_server iso-cluster || has_server iso-scale
+}
+# iso-scale splits each load's BMCs over its two gateways, one wrk each with half of them and half the threads.
+SCALE_GATEWAYS=2
+if has_server iso-scale; then
+    for load in "${LOAD_LIST[@]}"; do
+        [[ "$load" =~ @([0-9]+)$ ]]
+        half=$((BASH_REMATCH[1] / SCALE_GATEWAYS))
+        ((BASH_REMATCH[1] % SCALE_GATEWAYS == 0 && (WRK_THREADS < SCALE_GATEWAYS || half % (WRK_THREADS / SCALE_GATEWAYS) == 0))) ||
+            { echo "slice-cache.sh: load '$load': iso-scale needs an even BMC count whose half --wrk-threads/2 divides" >&2; exit 2; }
+    done
+fi
 
 WORK=""
 CACHE_DIR=""
 ORIGIN_PID="" SLICE_PID="" EMBEDDED_PID="" REDIS_PID="" SILO_PID="" CLUSTER_GATEWAY_PID=""
+SCALE_REDIS_PID="" SCALE_SILO_PIDS=() SCALE_GATEWAY_PIDS=() WRK_PIDS=()
 POLICY_RC_CREATED=""
 SUDO=()
 # shellcheck source=bench/lib.sh
@@ -179,7 +200,17 @@ source "$REPO_ROOT/bench/lib.sh"
 STARTED_UTC="$(date -u '+%Y-%m-%dT%H:%M:%SZ')"
 
 cleanup() {
-    local code=$?
+    local code=$? pid
+    for pid in "${WRK_PIDS[@]}"; do
+        stop_pid "$pid" 5
+    done
+    for pid in "${SCALE_GATEWAY_PIDS[@]}"; do
+        stop_pid "$pid" 20
+    done
+    for pid in "${SCALE_SILO_PIDS[@]}"; do
+        stop_pid "$pid" 20
+    done
+    stop_pid "$SCALE_REDIS_PID" 10
     stop_pid "$CLUSTER_GATEWAY_PID" 20
     stop_pid "$EMBEDDED_PID" 20
     stop_pid "$SILO_PID" 20
@@ -206,8 +237,11 @@ install_tools() {
     local -a missing=()
     [[ -n "$(find_tool wrk)" ]] || missing+=(wrk)
     [[ -n "$(find_tool nginx)" ]] || missing+=(nginx-light)
-    if has_server iso-cluster; then
+    if has_silo; then
         [[ -n "$(find_tool redis-server)" ]] || missing+=(redis-server)
+    fi
+    if has_server iso-scale; then
+        [[ -n "$(find_tool jq)" ]] || missing+=(jq)
     fi
     ((${#missing[@]} > 0)) || return 0
     install_packages "${missing[@]}"
@@ -243,13 +277,13 @@ build_and_copy() {
 $(tail -n 15 "$WORK/logs/build-$name.log")"
 }
 
-log "building (Release) and copying to $WORK/bin: bench/FleetBoot$(has_gateway && echo ", the gateway")$(has_server iso-cluster && echo ", the silo")"
+log "building (Release) and copying to $WORK/bin: bench/FleetBoot$(has_gateway && echo ", the gateway")$(has_silo && echo ", the silo")"
 FLEETBOOT_DLL="$(build_and_copy "$REPO_ROOT/bench/FleetBoot/IsoCluster.FleetBoot.csproj" fleetboot)"
 GATEWAY_DLL="" SILO_DLL=""
 if has_gateway; then
     GATEWAY_DLL="$(build_and_copy "$REPO_ROOT/src/Gateway/IsoCluster.Gateway.csproj" gateway)"
 fi
-if has_server iso-cluster; then
+if has_silo; then
     SILO_DLL="$(build_and_copy "$REPO_ROOT/src/Silo/IsoCluster.Silo.csproj" silo)"
 fi
 fleetboot() {
@@ -300,10 +334,17 @@ PATCH_TEMPLATE="facility={facility} console=ttyAMA0 console=ttyS0 console=tty0 c
 # nginx's workers drop root; they must be able to read the fixture.
 chmod 755 "$WORK" "$WWW"
 
-mapfile -t PORTS < <(fleetboot free-ports --count 10)
+mapfile -t PORTS < <(fleetboot free-ports --count 24)
 ORIGIN_PORT="${PORTS[0]}" SLICE_PORT="${PORTS[1]}" EMBEDDED_PORT="${PORTS[2]}" EMBEDDED_SILO_PORT="${PORTS[3]}"
 EMBEDDED_ORLEANS_GATEWAY_PORT="${PORTS[4]}" REDIS_PORT="${PORTS[5]}" SILO_HTTP_PORT="${PORTS[6]}"
 SILO_PORT="${PORTS[7]}" SILO_GATEWAY_PORT="${PORTS[8]}" CLUSTER_GATEWAY_PORT="${PORTS[9]}"
+# iso-scale: Redis; per silo its HTTP (admin), silo and Orleans gateway ports; per gateway its --urls and admin ports.
+SCALE_REDIS_PORT="${PORTS[10]}"
+SCALE_SILO_HTTP_PORTS=("${PORTS[11]}" "${PORTS[12]}" "${PORTS[13]}")
+SCALE_SILO_PORTS=("${PORTS[14]}" "${PORTS[15]}" "${PORTS[16]}")
+SCALE_SILO_GATEWAY_PORTS=("${PORTS[17]}" "${PORTS[18]}" "${PORTS[19]}")
+SCALE_GATEWAY_PORTS=("${PORTS[20]}" "${PORTS[21]}")
+SCALE_ADMIN_PORTS=("${PORTS[22]}" "${PORTS[23]}")
 
 # ---- 3. Servers -----------------------------------------------------------------------------------------------
 NGINX_USER=""
@@ -420,21 +461,28 @@ if has_server iso-embedded; then
         "${SILO_PRODUCT_ARGS[@]}" "${GATEWAY_ARGS[@]}" </dev/null >"$WORK/logs/iso-embedded.log" 2>&1 &
     EMBEDDED_PID=$!
 fi
-if has_server iso-cluster; then
-    mkdir -p "$WORK/redis"
-    "$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --protected-mode yes \
-        --dir "$WORK/redis" --daemonize no </dev/null >"$WORK/logs/redis.log" 2>&1 &
-    REDIS_PID=$!
-    MEMBERSHIP=(--orleans-clustering redis --orleans-redis "127.0.0.1:$REDIS_PORT"
-        --orleans-cluster-id "slice-cache-$$" --orleans-service-id slice-cache)
+# start_redis NAME PORT PID_VAR: a redis-server for one cluster's membership, in $WORK/NAME, its PID in PID_VAR;
+# returns when it answers PING.
+start_redis() {
+    local name="$1" port="$2" deadline pid
+    mkdir -p "$WORK/$name"
+    "$REDIS_SERVER" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --protected-mode yes \
+        --dir "$WORK/$name" --daemonize no </dev/null >"$WORK/logs/$name.log" 2>&1 &
+    pid=$!
+    printf -v "$3" '%s' "$pid"
     # Redis must answer before a silo asks it for the membership table.
     deadline=$((SECONDS + 20))
-    until [[ "$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$REDIS_PORT && printf 'PING\r\n' >&3 && head -c 5 <&3" 2>/dev/null)" == "+PONG" ]]; do
-        if ! kill -0 "$REDIS_PID" 2>/dev/null || ((SECONDS >= deadline)); then
-            die "redis-server did not answer PING; its log ends: $(tail -n 5 "$WORK/logs/redis.log")"
+    until [[ "$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && printf 'PING\r\n' >&3 && head -c 5 <&3" 2>/dev/null)" == "+PONG" ]]; do
+        if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
+            die "redis-server ($name) did not answer PING; its log ends: $(tail -n 5 "$WORK/logs/$name.log")"
         fi
         sleep 0.2
     done
+}
+if has_server iso-cluster; then
+    start_redis redis "$REDIS_PORT" REDIS_PID
+    MEMBERSHIP=(--orleans-clustering redis --orleans-redis "127.0.0.1:$REDIS_PORT"
+        --orleans-cluster-id "slice-cache-$$" --orleans-service-id slice-cache)
     dotnet "$SILO_DLL" "${MEMBERSHIP[@]}" --orleans-advertised-ip 127.0.0.1 \
         --orleans-silo-port "$SILO_PORT" --orleans-gateway-port "$SILO_GATEWAY_PORT" \
         --urls "http://127.0.0.1:$SILO_HTTP_PORT" \
@@ -443,6 +491,26 @@ if has_server iso-cluster; then
     dotnet "$GATEWAY_DLL" --mode client "${MEMBERSHIP[@]}" --urls "http://127.0.0.1:$CLUSTER_GATEWAY_PORT" --admin-urls http://127.0.0.1:0 \
         "${GATEWAY_ARGS[@]}" </dev/null >"$WORK/logs/iso-cluster-gateway.log" 2>&1 &
     CLUSTER_GATEWAY_PID=$!
+fi
+# iso-scale: the same silo and gateway arguments, three silos and two gateways in a cluster of their own. Each gateway's
+# admin listener is on a fixed port, for the cache report.
+if has_server iso-scale; then
+    start_redis redis-scale "$SCALE_REDIS_PORT" SCALE_REDIS_PID
+    SCALE_MEMBERSHIP=(--orleans-clustering redis --orleans-redis "127.0.0.1:$SCALE_REDIS_PORT"
+        --orleans-cluster-id "slice-cache-scale-$$" --orleans-service-id slice-cache-scale)
+    for i in 0 1 2; do
+        dotnet "$SILO_DLL" "${SCALE_MEMBERSHIP[@]}" --orleans-advertised-ip 127.0.0.1 \
+            --orleans-silo-port "${SCALE_SILO_PORTS[$i]}" --orleans-gateway-port "${SCALE_SILO_GATEWAY_PORTS[$i]}" \
+            --urls "http://127.0.0.1:${SCALE_SILO_HTTP_PORTS[$i]}" \
+            "${SILO_PRODUCT_ARGS[@]}" "${SILO_ARGS[@]}" </dev/null >"$WORK/logs/iso-scale-silo-$((i + 1)).log" 2>&1 &
+        SCALE_SILO_PIDS+=($!)
+    done
+    for i in 0 1; do
+        dotnet "$GATEWAY_DLL" --mode client "${SCALE_MEMBERSHIP[@]}" --urls "http://127.0.0.1:${SCALE_GATEWAY_PORTS[$i]}" \
+            --admin-urls "http://127.0.0.1:${SCALE_ADMIN_PORTS[$i]}" \
+            "${GATEWAY_ARGS[@]}" </dev/null >"$WORK/logs/iso-scale-gateway-$((i + 1)).log" 2>&1 &
+        SCALE_GATEWAY_PIDS+=($!)
+    done
 fi
 
 wait_for_200 "$ORIGIN_PID" "$UPSTREAM_URL" 20 -I ||
@@ -468,15 +536,50 @@ $(tail -n 20 "$WORK/logs/silo.log")"
 $(tail -n 20 "$WORK/logs/iso-cluster-gateway.log")"
     log "cluster ready: redis-server PID $REDIS_PID :$REDIS_PORT, silo PID $SILO_PID, client-mode gateway PID $CLUSTER_GATEWAY_PID on 127.0.0.1:$CLUSTER_GATEWAY_PORT"
 fi
+SCALE_CACHE_URL="http://127.0.0.1:${SCALE_ADMIN_PORTS[0]}/api/cache"
+if has_server iso-scale; then
+    for i in 0 1 2; do
+        wait_for_200 "${SCALE_SILO_PIDS[$i]}" "http://127.0.0.1:${SCALE_SILO_HTTP_PORTS[$i]}/health/ready" 120 ||
+            die "iso-scale's silo $((i + 1)) is not ready; its log ends:
+$(tail -n 20 "$WORK/logs/iso-scale-silo-$((i + 1)).log")"
+    done
+    for i in 0 1; do
+        wait_for_200 "${SCALE_GATEWAY_PIDS[$i]}" "http://127.0.0.1:${SCALE_GATEWAY_PORTS[$i]}/health/ready" 120 ||
+            die "iso-scale's gateway $((i + 1)) is not ready; its log ends:
+$(tail -n 20 "$WORK/logs/iso-scale-gateway-$((i + 1)).log")"
+    done
+    # Chunks are placed by a hash over the active silos: all three must be members before the first chunk is.
+    deadline=$((SECONDS + 60))
+    until [[ "$(timeout 10 curl -s --max-time 8 "$SCALE_CACHE_URL" | jq '[.silos[] | select(.error == null)] | length' 2>/dev/null)" == 3 ]]; do
+        ((SECONDS < deadline)) || die "iso-scale's gateway does not see three silos in $SCALE_CACHE_URL: $(timeout 10 curl -s --max-time 8 "$SCALE_CACHE_URL" | head -c 600)"
+        sleep 1
+    done
+    log "iso-scale ready: redis-server PID $SCALE_REDIS_PID :$SCALE_REDIS_PORT, silo PIDs ${SCALE_SILO_PIDS[*]}," \
+        "client-mode gateway PIDs ${SCALE_GATEWAY_PIDS[*]} on 127.0.0.1:${SCALE_GATEWAY_PORTS[0]} and :${SCALE_GATEWAY_PORTS[1]}" \
+        "(admin :${SCALE_ADMIN_PORTS[0]} and :${SCALE_ADMIN_PORTS[1]})"
+fi
 
 # ---- Measurement helpers --------------------------------------------------------------------------------------
+# server_url SERVER: where the BMCs of SERVER read; iso-scale's first gateway for one client (the warming read, a
+# check), iso-scale-gateway-N for gateway N.
 server_url() {
     case "$1" in
         direct) echo "$ORIGIN_URL" ;;
         nginx-slice) echo "http://127.0.0.1:$SLICE_PORT" ;;
         iso-embedded) echo "http://127.0.0.1:$EMBEDDED_PORT" ;;
         iso-cluster) echo "http://127.0.0.1:$CLUSTER_GATEWAY_PORT" ;;
+        iso-scale | iso-scale-gateway-1) echo "http://127.0.0.1:${SCALE_GATEWAY_PORTS[0]}" ;;
+        iso-scale-gateway-2) echo "http://127.0.0.1:${SCALE_GATEWAY_PORTS[1]}" ;;
     esac
+}
+
+# entry_points SERVER: what a client can connect to, one per line: each of iso-scale's gateways, else the server.
+entry_points() {
+    if [[ "$1" == iso-scale ]]; then
+        printf 'iso-scale-gateway-%d\n' $(seq 1 "$SCALE_GATEWAYS")
+    else
+        echo "$1"
+    fi
 }
 
 patched() {
@@ -496,6 +599,10 @@ server_processes() {
         nginx-slice) nginx_pids "$SLICE_PID" ;;
         iso-embedded) echo "gateway:$EMBEDDED_PID" ;;
         iso-cluster) echo "gateway:$CLUSTER_GATEWAY_PID"; echo "silo:$SILO_PID" ;;
+        iso-scale)
+            for i in "${!SCALE_GATEWAY_PIDS[@]}"; do echo "gateway-$((i + 1)):${SCALE_GATEWAY_PIDS[$i]}"; done
+            for i in "${!SCALE_SILO_PIDS[@]}"; do echo "silo-$((i + 1)):${SCALE_SILO_PIDS[$i]}"; done
+            ;;
     esac
 }
 
@@ -597,14 +704,32 @@ row() {
 TOTAL_ERRORS=0
 FAILED=()
 
-# head_check SERVER BMCS: every BMC's HEAD, as a BMC starts a boot; prints the number of wrong answers.
+# bmc_machines SERVER BMCS: the machines file of each of SERVER's entry points for a load of BMCS, one path per
+# line: the first BMCS load machines, iso-scale's split into consecutive, disjoint parts, one per gateway.
+bmc_machines() {
+    local server="$1" bmcs="$2" parts part per file
+    parts="$(entry_points "$server" | wc -l)"
+    per=$((bmcs / parts))
+    for ((part = 0; part < parts; part++)); do
+        file="$WORK/runs/machines-$bmcs-$((part + 1))-of-$parts.txt"
+        sed -n "$((part * per + 1)),$(((part + 1) * per))p" "$WORK/load-machines.txt" >"$file"
+        echo "$file"
+    done
+}
+
+# head_check SERVER BMCS: every BMC's HEAD, as a BMC starts a boot, through the entry point its load uses; prints
+# the number of wrong answers.
 head_check() {
-    local server="$1" bmcs="$2" base mac
-    local -a urls=()
-    base="$(server_url "$server")"
-    while read -r mac _; do
-        urls+=("$base/iso/$mac/hook.iso")
-    done < <(head -n "$bmcs" "$WORK/load-machines.txt")
+    local server="$1" bmcs="$2" entry machines mac i
+    local -a urls=() entries=() files=()
+    mapfile -t entries < <(entry_points "$server")
+    mapfile -t files < <(bmc_machines "$server" "$bmcs")
+    for i in "${!entries[@]}"; do
+        entry="$(server_url "${entries[$i]}")" machines="${files[$i]}"
+        while read -r mac _; do
+            urls+=("$entry/iso/$mac/hook.iso")
+        done <"$machines"
+    done
     timeout 120 curl -s -I --max-time 30 -w 'HEADCHECK %{http_code} %header{content-length} %header{accept-ranges}\n' \
         "${urls[@]}" 2>/dev/null | { grep '^HEADCHECK' || true; } |
         awk -v size="$ISO_BYTES" -v want="$bmcs" '
@@ -619,23 +744,109 @@ wrk_threads() {
     echo "$threads"
 }
 
-# run_wrk SERVER MODE PIECE BMCS SECONDS OUT [THREADS]: one wrk run; its output in OUT, bash's `time` of it in
-# OUT.time.
+# run_wrk SERVER MODE PIECE BMCS SECONDS OUT [THREADS]: one wrk run per entry point of SERVER, started together, the
+# BMCS BMCs and the THREADS threads (default --wrk-threads) split evenly over them; the output in OUT, bash's `time`
+# of all of them in OUT.time. With more than one (iso-scale), each wrk's output is in OUT.N and its latency
+# distribution in OUT.N.latency, and OUT holds their lines (WRK_RESULT renamed WRK_PART_RESULT) and then one
+# WRK_RESULT for all of them (merge_wrk).
 run_wrk() {
-    local server="$1" mode="$2" piece="$3" bmcs="$4" seconds="$5" out="$6" threads
-    local code=0
-    local is_patched=0
+    local server="$1" mode="$2" piece="$3" bmcs="$4" seconds="$5" out="$6" threads="${7:-$WRK_THREADS}"
+    local code=0 is_patched=0 parts per part_threads i part_out latency_file pid
+    local -a entries=() files=()
     patched "$server" && is_patched=1
-    threads="$(wrk_threads "$bmcs" "${7:-}")"
+    mapfile -t entries < <(entry_points "$server")
+    mapfile -t files < <(bmc_machines "$server" "$bmcs")
+    parts=${#entries[@]}
+    per=$((bmcs / parts))
+    part_threads=$((threads / parts))
+    ((threads > 0 && part_threads == 0)) && part_threads=1
+    part_threads="$(wrk_threads "$per" "$part_threads")"
+    WRK_PIDS=()
     {
-        time env BMC_MACHINES="$WORK/load-machines.txt" BMC_PATH="/iso/{mac}/hook.iso" BMC_SIZE="$ISO_BYTES" \
-            BMC_PIECE="$piece" BMC_MODE="$mode" BMC_REFERENCE="$ISO" BMC_OCCURRENCES="$OCCURRENCE_LIST" \
-            BMC_PATCHED="$is_patched" BMC_PATCH_TEMPLATE="$PATCH_TEMPLATE" BMC_PROBES="$PROBES" \
-            BMC_JUMP_EVERY="$JUMP_EVERY" BMC_THREADS="$threads" BMC_CONNECTIONS="$bmcs" BMC_SEED="$RANDOM" \
-            timeout $((seconds + 60)) "$WRK" -t "$threads" -c "$bmcs" -d "${seconds}s" --timeout 10s \
-            -s "$REPO_ROOT/bench/slice-cache/bmc.lua" "$(server_url "$server")/" </dev/null >"$out" 2>&1 || code=$?
+        time {
+            for i in "${!entries[@]}"; do
+                part_out="$out" latency_file=""
+                if ((parts > 1)); then
+                    part_out="$out.$((i + 1))" latency_file="$out.$((i + 1)).latency"
+                fi
+                BMC_MACHINES="${files[$i]}" BMC_PATH="/iso/{mac}/hook.iso" BMC_SIZE="$ISO_BYTES" \
+                    BMC_PIECE="$piece" BMC_MODE="$mode" BMC_REFERENCE="$ISO" BMC_OCCURRENCES="$OCCURRENCE_LIST" \
+                    BMC_PATCHED="$is_patched" BMC_PATCH_TEMPLATE="$PATCH_TEMPLATE" BMC_PROBES="$PROBES" \
+                    BMC_JUMP_EVERY="$JUMP_EVERY" BMC_THREADS="$part_threads" BMC_CONNECTIONS="$per" \
+                    BMC_SEED="$RANDOM" BMC_LATENCY_FILE="$latency_file" \
+                    timeout $((seconds + 60)) "$WRK" -t "$part_threads" -c "$per" -d "${seconds}s" --timeout 10s \
+                    -s "$REPO_ROOT/bench/slice-cache/bmc.lua" "$(server_url "${entries[$i]}")/" </dev/null >"$part_out" 2>&1 &
+                WRK_PIDS+=($!)
+            done
+            for pid in "${WRK_PIDS[@]}"; do
+                wait "$pid" || code=$?
+            done
+        }
     } 2>"$out.time"
+    WRK_PIDS=()
+    ((parts > 1)) && merge_wrk "$out" "$parts"
     return "$code"
+}
+
+# merge_wrk OUT N: OUT from OUT.1 ... OUT.N (see run_wrk). The merged WRK_RESULT sums the counts, rates and errors,
+# takes the longest duration and the largest max_ms, and its p50/p90/p99 from the N latency distributions merged
+# (`latency=merged`): the latency at which the N cumulative distributions, weighted by their request counts, first
+# reach the percentile. wrk gives a distribution only as percentiles (bmc.lua writes them at 0.1 % steps, 0.01 %
+# above p98, up to p99.99), so a merged percentile is within one step of the exact one. If a distribution is missing, the
+# percentiles are the worst of the N and `latency=worst-of-N`; if a wrk printed no WRK_RESULT, OUT has none either
+# (the row then counts an error).
+merge_wrk() {
+    local out="$1" parts="$2" i latency=merged percentiles
+    local -a part_files=()
+    for ((i = 1; i <= parts; i++)); do
+        part_files+=("$out.$i")
+        [[ -s "$out.$i.latency" ]] || latency="worst-of-$parts"
+    done
+    percentiles=""
+    if [[ "$latency" == merged ]]; then
+        # Lines "microseconds part percentile", by latency; each part's count first (latency -1).
+        percentiles="$(for ((i = 1; i <= parts; i++)); do
+            awk -v part="$i" '$1 == "count" { print -1, part, $2; next } { print $2, part, $1 }' "$out.$i.latency"
+        done | sort -n -k1,1 -k3,3 | awk '
+            function reached(us,   j, f) {
+                f = 0
+                for (j in n) f += n[j] * cdf[j]
+                while (t <= 3 && f >= (want[t] / 100 - 1e-9) * total) { printf "p%d_ms=%.3f ", want[t], us / 1000; t++ }
+            }
+            BEGIN { want[1] = 50; want[2] = 90; want[3] = 99; t = 1 }
+            $1 == -1 { n[$2] = $3; total += $3; cdf[$2] = 0; next }
+            seen && $1 != last { reached(last) }
+            { cdf[$2] = $3 / 100; last = $1; seen = 1 }
+            END { if (seen) reached(last); printf "\n" }')"
+    fi
+    {
+        for ((i = 1; i <= parts; i++)); do
+            sed "s/^WRK_RESULT /WRK_PART_RESULT gateway=$i /" "$out.$i"
+        done
+        if (($(grep -c '^WRK_RESULT ' "${part_files[@]}" | awk -F: '$2 > 0 { n++ } END { print n + 0 }') == parts)); then
+            grep -h '^WRK_RESULT ' "${part_files[@]}" | awk -v merged="$percentiles" -v latency="$latency" '
+                {
+                    for (i = 2; i <= NF; i++) {
+                        k = substr($i, 1, index($i, "=") - 1); v = substr($i, index($i, "=") + 1) + 0
+                        if (!(k in sum)) order[++keys] = k
+                        if (k == "seconds" || k ~ /^(p[0-9]+|max)_ms$/) { if (!(k in sum) || v > sum[k]) sum[k] = v }
+                        else sum[k] += v
+                    }
+                }
+                END {
+                    n = split(merged, m, " ")
+                    for (i = 1; i <= n; i++) { k = substr(m[i], 1, index(m[i], "=") - 1); sum[k] = substr(m[i], index(m[i], "=") + 1) + 0 }
+                    line = "WRK_RESULT"
+                    for (i = 1; i <= keys; i++) {
+                        k = order[i]
+                        if (k == "seconds" || k ~ /_ms$/) line = line " " k "=" sprintf("%.3f", sum[k])
+                        else if (k == "rps" || k == "mib_per_s") line = line " " k "=" sprintf("%.1f", sum[k])
+                        else line = line " " k "=" sprintf("%d", sum[k])
+                    }
+                    print line " latency=" latency
+                }'
+        fi
+    } >"$out"
 }
 
 # ---- Client threads check (--client-threads-check) -------------------------------------------------------------
@@ -684,12 +895,14 @@ fleetboot_run() {
 }
 
 if [[ -n "$JIT_WARMUP" ]]; then
-    for server in iso-embedded iso-cluster; do
+    for server in iso-embedded iso-cluster iso-scale; do
         has_server "$server" || continue
         warm_clients=$((MAX_BMCS < 64 ? MAX_BMCS : 64))
-        log "JIT warm-up of $server: $warm_clients BMCs read warmup.iso (16 MiB) through it"
-        fleetboot_run "jit-warmup-$server" "$server" "$WWW/warmup.iso" "$WORK/load-machines.txt" "$warm_clients" ||
-            { FAILED+=("jit-warmup-$server"); grep -E '^(RESULT|   error)' "$WORK/runs/jit-warmup-$server.out" | sed 's/^/  /' || true; }
+        while read -r entry; do
+            log "JIT warm-up of $entry: $warm_clients BMCs read warmup.iso (16 MiB) through it"
+            fleetboot_run "jit-warmup-$entry" "$entry" "$WWW/warmup.iso" "$WORK/load-machines.txt" "$warm_clients" ||
+                { FAILED+=("jit-warmup-$entry"); grep -E '^(RESULT|   error)' "$WORK/runs/jit-warmup-$entry.out" | sed 's/^/  /' || true; }
+        done < <(entry_points "$server")
     done
 fi
 
@@ -745,19 +958,107 @@ expected_patch="${PATCH_TEMPLATE//\{mac\}/$FIRST_MAC}"
 expected_patch="${expected_patch//\{facility\}/$first_facility}"
 expected_patch="${expected_patch//\{vlan\}/$first_vlan}"
 expected_patch="$(printf '%-1024s' "$expected_patch")"
-for server in iso-embedded iso-cluster; do
+for server in iso-embedded iso-cluster iso-scale; do
     has_server "$server" || continue
     at="${OCCURRENCES[0]}"
-    served="$(timeout 60 curl -s --max-time 30 -r "$at-$((at + 1023))" "$(server_url "$server")/iso/$FIRST_MAC/hook.iso" || true)"
-    [[ "$served" == "$expected_patch" ]] ||
-        die "$server serves '${served:0:200}...' at the magic string for $FIRST_MAC, not '${expected_patch:0:200}...'"
+    while read -r entry; do
+        served="$(timeout 60 curl -s --max-time 30 -r "$at-$((at + 1023))" "$(server_url "$entry")/iso/$FIRST_MAC/hook.iso" || true)"
+        [[ "$served" == "$expected_patch" ]] ||
+            die "$entry serves '${served:0:200}...' at the magic string for $FIRST_MAC, not '${expected_patch:0:200}...'"
+    done < <(entry_points "$server")
 done
 
+# silo_metric I METRIC [LABEL]: the sum of iso-scale silo I's (from 0) samples of the Prometheus metric METRIC (those
+# with LABEL, e.g. grain_type="isochunk", among their labels) on its admin listener's /metrics; empty if it has none.
+silo_metric() {
+    { timeout 20 curl -s --max-time 15 "http://127.0.0.1:${SCALE_SILO_HTTP_PORTS[$1]}/metrics" 2>/dev/null || true; } |
+        awk -v name="$2" -v label="${3:-}" '
+            (index($0, name "{") == 1 || index($0, name " ") == 1) && (label == "" || index($0, label) > 0) { n += $NF; found = 1 }
+            END { if (found) printf "%.0f\n", n; else print "" }'
+}
+
+# silo_chunk_reads: each iso-scale silo's chunk reads so far (hits and misses of its cache), one line per silo.
+silo_chunk_reads() {
+    local i
+    for i in "${!SCALE_SILO_PIDS[@]}"; do
+        silo_metric "$i" isocluster_cache_reads_total
+    done
+}
+
+# scale_spread LOAD READS_BEFORE...: how iso-scale's chunk cache is spread over its silos after LOAD, from the cache
+# report of its first gateway's admin listener (GET /api/cache: per silo the cached chunks and bytes, per source ISO
+# the sums) and each silo's /metrics (Orleans' orleans_catalog_activations of grain type isochunk: the chunk grains
+# active on it; isocluster_cache_reads_total: chunk reads, READS_BEFORE being the counts before the measured run).
+# One spread row per silo and one cache_source row per source ISO; prints a line per silo.
+scale_spread() {
+    local load="$1" report i n total_chunks total_bytes line chunks bytes address activations reads
+    local -a before=("${@:2}")
+    report="$(timeout 20 curl -s --max-time 15 "$SCALE_CACHE_URL" || true)"
+    if ! jq -e '.silos' <<<"$report" >/dev/null 2>&1; then
+        FAILED+=("spread after $load: no cache report from $SCALE_CACHE_URL")
+        log "  iso-scale spread after $load: no cache report from $SCALE_CACHE_URL: ${report:0:200}"
+        return 0
+    fi
+    total_chunks="$(jq '[.silos[].chunks] | add // 0' <<<"$report")"
+    total_bytes="$(jq '[.silos[].cachedBytes] | add // 0' <<<"$report")"
+    for i in "${!SCALE_SILO_PIDS[@]}"; do
+        n=$((i + 1))
+        line="$(jq -r --arg port ":${SCALE_SILO_PORTS[$i]}@" \
+            '.silos[] | select(.silo | contains($port)) | "\(.chunks) \(.cachedBytes) \(.silo)"' <<<"$report" | head -n 1)"
+        read -r chunks bytes address <<<"${line:-  }"
+        activations="$(silo_metric "$i" orleans_catalog_activations 'grain_type="isochunk"')"
+        reads="$(silo_metric "$i" isocluster_cache_reads_total)"
+        if [[ -n "$reads" && -n "${before[$i]:-}" ]]; then
+            reads=$((reads - before[i]))
+        else
+            reads=""
+        fi
+        row spread "load=$load" "silo=silo-$n" "pid=${SCALE_SILO_PIDS[$i]}" "address=${address:-}" "chunks=${chunks:-}" \
+            "cached_bytes=${bytes:-}" "chunk_share_pct=$(awk -v a="${chunks:-}" -v t="$total_chunks" 'BEGIN { if (a != "" && t > 0) printf "%.1f", a / t * 100 }')" \
+            "bytes_share_pct=$(awk -v a="${bytes:-}" -v t="$total_bytes" 'BEGIN { if (a != "" && t > 0) printf "%.1f", a / t * 100 }')" \
+            "chunk_activations=$activations" "chunk_reads_in_run=$reads"
+        printf '  %-13s %-13s silo-%d: %6s chunks, %8s MiB (%5s%% of the bytes), chunk grains %6s, chunk reads in the run %8s\n' \
+            "$load" "spread" "$n" "${chunks:-n/a}" "$(awk -v b="${bytes:-0}" 'BEGIN { printf "%.1f", b / 1048576 }')" \
+            "$(awk -v a="${bytes:-}" -v t="$total_bytes" 'BEGIN { if (a != "" && t > 0) printf "%.1f", a / t * 100; else printf "n/a" }')" \
+            "${activations:-n/a}" "${reads:-n/a}"
+    done
+    while IFS=$'\t' read -r chunks bytes hits misses source; do
+        row cache_source "load=$load" "source_iso=$source" "chunks=$chunks" "cached_bytes=$bytes" "hits=$hits" "misses=$misses"
+    done < <(jq -r '.sources[] | [.chunks, .cachedBytes, .hits, .misses, .sourceIso] | @tsv' <<<"$report")
+}
+
+# settle: waits until the server processes have finished their start-up work before the first measured run. After
+# the warm-up, .NET recompiles hot methods in the background (tiered compilation) for some 30 s, at 20-35 % of a core
+# per process on 2 busy cores; that would count as `other` in the first load's rows of every other server (iso-scale
+# alone has five such processes). Waits until all of them together use less than a quarter of one core over 3 s, at
+# most 90 s.
+settle() {
+    local -a pids=()
+    local server role pid before after started=$SECONDS
+    for server in "${SERVER_LIST[@]}"; do
+        while IFS=: read -r role pid; do
+            [[ -n "$pid" ]] && pids+=("$pid")
+        done < <(server_processes "$server")
+    done
+    while :; do
+        before="$(cpu_ticks "${pids[@]}")"
+        sleep 3
+        after="$(cpu_ticks "${pids[@]}")"
+        if (((after - before) * 4 < 3 * CLK_TCK)); then
+            log "settled: the server processes use $(pct $((after - before)) 3000000000)% of a core (waited $((SECONDS - started)) s)"
+            return 0
+        fi
+        if ((SECONDS - started >= 90)); then
+            log "not settled after $((SECONDS - started)) s: the server processes still use $(pct $((after - before)) 3000000000)% of a core"
+            return 0
+        fi
+    done
+}
 # The JIT keeps optimizing for a while after the first reads (tiered compilation: measured, 300-800 methods a second
 # for the first ~10 s of load, then a trickle), which a server running for days does not pay; nginx has no JIT. So
 # each IsoCluster server first carries wrk's load for a while, half sequential with 64 BMCs, half random with 256.
 if [[ -n "$JIT_WARMUP" ]] && ((JIT_WARMUP_S > 0)); then
-    for server in iso-embedded iso-cluster; do
+    for server in iso-embedded iso-cluster iso-scale; do
         has_server "$server" || continue
         log "JIT warm-up of $server, second part: ${JIT_WARMUP_S} s of wrk through it"
         for shape in "seq 64" "rand 256"; do
@@ -775,6 +1076,7 @@ if [[ -n "$JIT_WARMUP" ]] && ((JIT_WARMUP_S > 0)); then
         done
     done
 fi
+settle
 
 LOAD_COUNT=${#LOAD_LIST[@]}
 SERVER_COUNT=${#SERVER_LIST[@]}
@@ -791,6 +1093,10 @@ for load in "${LOAD_LIST[@]}"; do
         run_wrk "$server" "$mode" $((piece_kib * 1024)) "$bmcs" "$WARM_S" "$out.warm.out" || warm_code=$?
         warm_result="$(grep '^WRK_RESULT' "$out.warm.out" | tail -n 1 || true)"
         warm_errors="$(field "$warm_result" errors)"
+        reads_before=()
+        if [[ "$server" == iso-scale ]]; then
+            mapfile -t reads_before < <(silo_chunk_reads)
+        fi
         measure_begin "$server"
         code=0
         run_wrk "$server" "$mode" $((piece_kib * 1024)) "$bmcs" "$DURATION_S" "$out.out" || code=$?
@@ -811,13 +1117,17 @@ for load in "${LOAD_LIST[@]}"; do
             "p90_ms=$(field "$result" p90_ms)" "p99_ms=$(field "$result" p99_ms)" "max_ms=$(field "$result" max_ms)" \
             "requests=$(field "$result" requests)" "probes=$(field "$result" probes)" \
             "patch_probes=$(field "$result" patch_probes)" "errors=$errors" "head_errors=$head_errors" \
-            "warm_errors=${warm_errors:-}" "server_cpu_pct=$M_SERVER_CPU" \
+            "warm_errors=${warm_errors:-}" "wrk_processes=$(entry_points "$server" | wc -l)" \
+            "latency=$(latency="$(field "$result" latency)"; echo "${latency:-wrk}")" "server_cpu_pct=$M_SERVER_CPU" \
             "client_cpu_pct=$(pct "$client_ticks" "$M_WALL_NS")" "other_cpu_pct=$M_OTHER_CPU" \
             "softirq_pct=$M_SOFTIRQ" "steal_pct=$M_STEAL" "rss_mib=$M_RSS_MIB" "processes=$M_PROCESSES" \
             "error_sample=$sample"
         printf '  %-13s %-13s %9s req/s  p50 %7s ms  p99 %8s ms  server CPU %6s%%  client %6s%%  errors %s\n' \
             "$load" "$server" "$(field "$result" rps)" "$(field "$result" p50_ms)" "$(field "$result" p99_ms)" \
             "$M_SERVER_CPU" "$(pct "$client_ticks" "$M_WALL_NS")" "$errors"
+        if [[ "$server" == iso-scale ]]; then
+            scale_spread "$load" "${reads_before[@]}"
+        fi
     done
 done
 
@@ -825,19 +1135,22 @@ done
 CACHE_BYTES=0
 [[ -n "$CACHE_DIR" ]] && CACHE_BYTES="$(du -sb "$CACHE_DIR" 2>/dev/null | cut -f1 || echo 0)"
 
-# Adds each load row's ratios against nginx-slice's row of the same load, in place.
+# Adds each load row's ratios against nginx-slice's row of the same load, and iso-scale's against iso-cluster's, in
+# place.
 awk -F'\t' '
     function get(line, key,   i, n, parts) { n = split(line, parts, "\t"); for (i = 1; i <= n; i++) if (index(parts[i], key "=") == 1) return substr(parts[i], length(key) + 2); return "" }
+    function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2f", a / b) : "" }
     { lines[NR] = $0 }
     $1 == "kind=load" && get($0, "server") == "nginx-slice" { rps[get($0, "load")] = get($0, "rps"); p99[get($0, "load")] = get($0, "p99_ms") }
+    $1 == "kind=load" && get($0, "server") == "iso-cluster" { crps[get($0, "load")] = get($0, "rps"); cp99[get($0, "load")] = get($0, "p99_ms") }
     END {
         for (i = 1; i <= NR; i++) {
             line = lines[i]
             if (line ~ /^kind=load\t/) {
                 l = get(line, "load"); r = get(line, "rps"); p = get(line, "p99_ms")
-                rr = (rps[l] + 0 > 0 && r != "") ? sprintf("%.2f", r / rps[l]) : ""
-                pr = (p99[l] + 0 > 0 && p != "") ? sprintf("%.2f", p / p99[l]) : ""
-                line = line "\trps_vs_slice=" rr "\tp99_vs_slice=" pr
+                line = line "\trps_vs_slice=" ratio(r, rps[l]) "\tp99_vs_slice=" ratio(p, p99[l])
+                if (get(line, "server") == "iso-scale")
+                    line = line "\trps_vs_cluster=" ratio(r, crps[l]) "\tp99_vs_cluster=" ratio(p, cp99[l])
             }
             print line
         }
@@ -848,17 +1161,36 @@ echo "== slice-cache: IsoCluster vs an nginx slice cache; ISO $ISO_BYTES bytes (
 echo "   built from $COMMIT_NOTE${GATEWAY_ARGS[*]:+; gateway args: ${GATEWAY_ARGS[*]}}${SILO_ARGS[*]:+; silo args: ${SILO_ARGS[*]}}"
 echo "   loads: cache warm; wrk, one connection per BMC, ${WRK_THREADS/#0/one per BMC} threads; ${WARM_S} s warm pass + ${DURATION_S} s measured;"
 echo "   CPU % is of one core (the machine has $(nproc)); RSS is the sum of the server processes' peak (VmHWM) in the run"
-printf '%-13s %-13s %9s %7s %8s %8s %7s %7s %7s %7s %8s %6s\n' load server "req/s" "vs slc" "p50 ms" "p99 ms" \
-    "p99 vs" "CPU %" "client" "other" "RSS MiB" errors
-awk -F'\t' '
+# iso-scale's rows add the vs-cluster column: req/s over iso-cluster's in the same load.
+VS_CLUSTER=""
+has_server iso-scale && VS_CLUSTER=1
+[[ -n "$VS_CLUSTER" ]] &&
+    echo "   iso-scale: 3 silos, 2 gateways, half the BMCs (one wrk) on each; req/s summed, latencies merged; vs clu: over iso-cluster"
+printf "%-13s %-13s %9s %7s ${VS_CLUSTER:+%7s }%8s %8s %7s %7s %7s %7s %8s %6s\n" load server "req/s" "vs slc" \
+    ${VS_CLUSTER:+"vs clu"} "p50 ms" "p99 ms" "p99 vs" "CPU %" "client" "other" "RSS MiB" errors
+awk -F'\t' -v vs_cluster="$VS_CLUSTER" '
     function get(line, key,   i, n, parts) { n = split(line, parts, "\t"); for (i = 1; i <= n; i++) if (index(parts[i], key "=") == 1) return substr(parts[i], length(key) + 2); return "" }
     function v(x) { return x == "" ? "n/a" : x }
     $1 == "kind=load" {
-        printf "%-13s %-13s %9s %7s %8s %8s %7s %7s %7s %7s %8s %6s\n", get($0, "load"), get($0, "server"),
-            v(get($0, "rps")), v(get($0, "rps_vs_slice")), v(get($0, "p50_ms")), v(get($0, "p99_ms")),
+        printf "%-13s %-13s %9s %7s ", get($0, "load"), get($0, "server"), v(get($0, "rps")), v(get($0, "rps_vs_slice"))
+        if (vs_cluster != "") printf "%7s ", get($0, "server") == "iso-scale" ? v(get($0, "rps_vs_cluster")) : ""
+        printf "%8s %8s %7s %7s %7s %7s %8s %6s\n", v(get($0, "p50_ms")), v(get($0, "p99_ms")),
             v(get($0, "p99_vs_slice")), v(get($0, "server_cpu_pct")), v(get($0, "client_cpu_pct")),
             v(get($0, "other_cpu_pct")), v(get($0, "rss_mib")), get($0, "errors")
     }' "$ROWS"
+if [[ -n "$VS_CLUSTER" ]]; then
+    echo
+    echo "== iso-scale spread: each silo's share of the cluster's chunk cache after each load (every source ISO$([[ -n "$JIT_WARMUP" ]] && echo ", the JIT warm-up's 16 MiB warmup.iso included"))"
+    printf '%-13s %-7s %8s %8s %9s %8s %12s %12s\n' load silo chunks "chunks %" "MiB" "bytes %" "chunk grains" "reads in run"
+    awk -F'\t' '
+        function get(line, key,   i, n, parts) { n = split(line, parts, "\t"); for (i = 1; i <= n; i++) if (index(parts[i], key "=") == 1) return substr(parts[i], length(key) + 2); return "" }
+        function v(x) { return x == "" ? "n/a" : x }
+        $1 == "kind=spread" {
+            printf "%-13s %-7s %8s %8s %9s %8s %12s %12s\n", get($0, "load"), get($0, "silo"), v(get($0, "chunks")),
+                v(get($0, "chunk_share_pct")), get($0, "cached_bytes") == "" ? "n/a" : sprintf("%.1f", get($0, "cached_bytes") / 1048576),
+                v(get($0, "bytes_share_pct")), v(get($0, "chunk_activations")), v(get($0, "chunk_reads_in_run"))
+        }' "$ROWS"
+fi
 if ((CACHE_BYTES > 0)); then
     echo "nginx-slice also holds $(awk -v b="$CACHE_BYTES" 'BEGIN { printf "%.1f", b / 1048576 }') MiB of cache files on tmpfs (memory, not in its RSS)"
 fi
@@ -924,6 +1256,12 @@ json_list() {
     echo "  ],"
     echo "  \"stampede\": ["
     json_rows stampede
+    echo "  ],"
+    echo "  \"spread\": ["
+    json_rows spread
+    echo "  ],"
+    echo "  \"cache_sources\": ["
+    json_rows cache_source
     echo "  ],"
     echo "  \"errors\": $TOTAL_ERRORS, \"failed\": $(json_list "${FAILED[@]}")"
     echo "}"

@@ -15,7 +15,7 @@ internal static class FreePorts
     /// <summary>Prints <c>--count</c> ports, one per line.</summary>
     public static int Print(CommandArgs args)
     {
-        var listeners = Enumerable.Range(0, args.Integer("count", 1, 1, 16))
+        var listeners = Enumerable.Range(0, args.Integer("count", 1, 1, 32))
             .Select(_ => new TcpListener(IPAddress.Loopback, 0))
             .ToArray();
         try

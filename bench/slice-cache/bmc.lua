@@ -26,7 +26,10 @@
 -- for the same range, the response must be right for one of them.
 --
 -- done() prints one `WRK_RESULT key=value ...` line (wrk's latency percentiles, the checks summed over threads)
--- and up to five `WRK_ERROR` lines.
+-- and up to five `WRK_ERROR` lines. With BMC_LATENCY_FILE set it also writes wrk's latency distribution there (a
+-- `count <requests>` line, then `<percentile> <microseconds>` lines at 0.1 % steps, 0.01 % above p98), so the
+-- calling script can merge the latencies of two wrk processes (the scale-out load, one wrk per gateway) into one
+-- set of percentiles.
 
 local ffi = require("ffi")
 
@@ -400,5 +403,20 @@ function done(summary, latency, requests)
         total.probes, total.patch_probes))
     for _, sample in ipairs(samples) do
         io.write("WRK_ERROR ", sample, "\n")
+    end
+    local distribution = os.getenv("BMC_LATENCY_FILE")
+    if distribution and distribution ~= "" and summary.requests > 0 then
+        -- wrk's Lua API gives percentiles, not its per-microsecond buckets: the distribution as percentiles at 0.1 %
+        -- steps, and at 0.01 % steps above p98 for the tail, up to p99.99 (wrk's p100 is always 0; the max is in
+        -- WRK_RESULT).
+        local file = assert(io.open(distribution, "w"))
+        file:write(string.format("count %d\n", summary.requests))
+        for step = 1, 980 do
+            file:write(string.format("%.2f %d\n", step / 10, latency:percentile(step / 10)))
+        end
+        for step = 9801, 9999 do
+            file:write(string.format("%.2f %d\n", step / 100, latency:percentile(step / 100)))
+        end
+        file:close()
     end
 end
