@@ -29,8 +29,9 @@
 #    cached), then the cold stampede on each cache but iso-scale: B BMCs with fresh MACs start at once on an empty
 #    cache and read the first M MiB in 64 KiB ranges (FleetBoot checks every byte); upstream bytes from the origin's
 #    log.
-# 5. Warm every server (the whole ISO read once through it), check each gateway's patch for one MAC, wait (at most
-#    90 s) until the server processes are idle (the JIT's background recompilation done), then for every load and
+# 5. Warm every server (the whole ISO read once through it), check each gateway's patch for one MAC, carry wrk's load
+#    through each IsoCluster server for --jit-warmup-s (the JIT's tiering up), wait (at most 90 s) until the server
+#    processes are idle (the JIT's background recompilation done), then for every load and
 #    every server: each BMC's HEAD (curl), a warm pass, the measured wrk run; server CPU from
 #    /proc/<pid>/stat, peak RSS from VmHWM (reset before each run through /proc/<pid>/clear_refs), client CPU, and
 #    the machine's other CPU use from /proc/stat. iso-scale's BMCs are split over its two gateways (two wrk
