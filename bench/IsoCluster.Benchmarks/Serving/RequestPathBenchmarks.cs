@@ -7,7 +7,6 @@ using IsoCluster.Gateway.Admin;
 using IsoCluster.Gateway.Hosting;
 using IsoCluster.Grains.SourceIso;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
@@ -114,8 +113,7 @@ public class RequestPathBenchmarks
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.WebHost.UseSockets(sockets => sockets.MaxWriteBufferSize = 320 * 1024);
-        builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
+        ServingTransport.AddTo(builder);
         builder.Logging.ClearProviders();
         var app = builder.Build();
         app.Run(async context =>

@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Connections;
 using IsoCluster.Gateway.Admin;
 using IsoCluster.Gateway.Serving;
 using IsoCluster.Grains.Admin;
@@ -11,8 +10,6 @@ namespace IsoCluster.Gateway.Hosting;
 /// <summary>Builds the gateway application from command-line arguments; shared by Program and the end-to-end tests.</summary>
 public static class GatewayApplication
 {
-    private const long ResponseBufferSize = 320 * 1024;
-
     /// <summary>
     /// Parses <paramref name="args"/> and builds the application. Throws <see cref="SettingsException"/> naming
     /// every bad flag; invalid option values surface when the host starts.
@@ -54,22 +51,8 @@ public static class GatewayApplication
             builder.UseOrleansClient(client => client.UseIsoClusterClustering(configuration).AddIsoClusterSerialization().AddIsoClusterTracing(configuration));
         }
 
-        // Three measured transport settings (64 KiB range reads from cache, wrk with 64 and 256 connections):
-        // - Kestrel's socket transport holds at most 64 KiB of output before a flush waits, so every 64 KiB read (its
-        //   headers on top) waited for the socket and left several task objects behind. Room for a 256 KiB read and its
-        //   headers lets a flush return at once; a connection still holds only the one response its BMC is reading.
-        // - Requests run on the socket's own I/O thread instead of hopping to the thread pool: about 10 % more requests
-        //   per second. That is safe only for code that never blocks a thread, which the serving path does not: every
-        //   wait in it (grain calls, upstream reads, flushes) is asynchronous.
-        // - 64 KiB memory blocks instead of 4 KiB ones (LargeBlockMemoryPoolFactory): 9-30 % less CPU per request.
-        builder.WebHost.UseSockets(sockets =>
-        {
-            sockets.MaxWriteBufferSize = ResponseBufferSize;
-            sockets.UnsafePreferInlineScheduling = true;
-        });
-
+        ServingTransport.AddTo(builder);
         GatewayListeners.AddTo(builder);
-        builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.Services.AddIsoGateway(configuration);
         builder.Services.AddIsoClusterHealth(configuration, mode == GatewayMode.Embedded ? HealthRole.EmbeddedGateway : HealthRole.ClientGateway);
         builder.Services.AddIsoClusterTelemetry(configuration, "isocluster-gateway");
