@@ -21,7 +21,9 @@
 #    small warmup.iso for the gateways' JIT warm-up.
 # 3. Servers, each on free loopback ports and started from its own binary so its PID is the server: the origin
 #    nginx (serves hook.iso, logs every upstream fetch with its body bytes; also the `direct` peer), the nginx slice
-#    cache (`nginx-slice`), the embedded gateway (`iso-embedded`: one process hosting a silo), the cluster
+#    cache (`nginx-slice`), bare Kestrel (`kestrel`: bench/KestrelFloor, the gateway's serving transport answering
+#    from the ISO in memory with nothing of IsoCluster on the path: the framework's floor under the gateway's rows),
+#    the embedded gateway (`iso-embedded`: one process hosting a silo), the cluster
 #    (`iso-cluster`: redis-server for membership, one silo process, one gateway in --mode client) and the scaled-out
 #    cluster (`iso-scale`: its own redis-server, three silo processes, two client-mode gateways). Waits for nginx to
 #    serve, for /health/ready of every gateway and silo, and for iso-scale's gateway to see all three silos.
@@ -30,8 +32,8 @@
 #    cache and read the first M MiB in 64 KiB ranges (FleetBoot checks every byte); upstream bytes from the origin's
 #    log.
 # 5. Warm every server (the whole ISO read once through it), check each gateway's patch for one MAC, carry wrk's load
-#    through each IsoCluster server for --jit-warmup-s (the JIT's tiering up), wait (at most 90 s) until the server
-#    processes are idle (the JIT's background recompilation done), then for every load and
+#    through each .NET server (IsoCluster's and kestrel) for --jit-warmup-s (the JIT's tiering up), wait (at most
+#    90 s) until the server processes are idle (the JIT's background recompilation done), then for every load and
 #    every server: each BMC's HEAD (curl), a warm pass, the measured wrk run; server CPU from
 #    /proc/<pid>/stat, peak RSS from VmHWM (reset before each run through /proc/<pid>/clear_refs), client CPU, and
 #    the machine's other CPU use from /proc/stat. iso-scale's BMCs are split over its two gateways (two wrk
@@ -50,7 +52,7 @@ SIZE_MIB=256
 DURATION_S=8
 WARM_S=2
 LOADS="seq64k@64,seq64k@256,rand64k@64,rand64k@256,seq256k@64,seq256k@256,rand256k@64,rand256k@256"
-SERVERS="direct,nginx-slice,iso-embedded,iso-cluster,iso-scale"
+SERVERS="direct,nginx-slice,kestrel,iso-embedded,iso-cluster,iso-scale"
 STAMPEDE_BMCS=200
 STAMPEDE_MIB=64
 STAMPEDE=1
@@ -77,13 +79,13 @@ usage() {
   --warm-s S              warm pass before each measured run, not counted except for errors (default $WARM_S)
   --loads LIST            comma-separated MODE<piece KiB>k@<BMCs>, MODE seq or rand (default
                           $LOADS)
-  --servers LIST          any of direct,nginx-slice,iso-embedded,iso-cluster,iso-scale (default all; ratios need
-                          nginx-slice, iso-scale's vs-cluster ratio iso-cluster)
+  --servers LIST          any of direct,nginx-slice,kestrel,iso-embedded,iso-cluster,iso-scale (default all; ratios
+                          need nginx-slice, the vs-kestrel ratio kestrel, iso-scale's vs-cluster ratio iso-cluster)
   --stampede-bmcs B       BMCs of the cold stampede (default $STAMPEDE_BMCS); --stampede-mib M: MiB each reads (default $STAMPEDE_MIB)
   --no-stampede           skip the cold stampede
   --no-jit-warmup         the stampede then also measures the gateways' JIT compilation, and the first load their
                           tiering up
-  --jit-warmup-s S        wrk pass through each IsoCluster server before the first load, so that the loads measure
+  --jit-warmup-s S        wrk pass through each .NET server before the first load, so that the loads measure
                           code the JIT has finished optimizing (default $JIT_WARMUP_S; 0: none)
   --probes P              random 16-byte probes per response besides the first/last 16 bytes and any magic-string
                           occurrence the body overlaps (default $PROBES)
@@ -157,8 +159,8 @@ for load in "${LOAD_LIST[@]}"; do
 done
 for server in "${SERVER_LIST[@]}"; do
     case "$server" in
-        direct | nginx-slice | iso-embedded | iso-cluster | iso-scale) ;;
-        *) echo "slice-cache.sh: unknown server '$server' (direct, nginx-slice, iso-embedded, iso-cluster, iso-scale)" >&2; exit 2 ;;
+        direct | nginx-slice | kestrel | iso-embedded | iso-cluster | iso-scale) ;;
+        *) echo "slice-cache.sh: unknown server '$server' (direct, nginx-slice, kestrel, iso-embedded, iso-cluster, iso-scale)" >&2; exit 2 ;;
     esac
 done
 if [[ -n "$CLIENT_THREADS_CHECK" ]]; then
@@ -192,7 +194,7 @@ fi
 
 WORK=""
 CACHE_DIR=""
-ORIGIN_PID="" SLICE_PID="" EMBEDDED_PID="" REDIS_PID="" SILO_PID="" CLUSTER_GATEWAY_PID=""
+ORIGIN_PID="" SLICE_PID="" KESTREL_PID="" EMBEDDED_PID="" REDIS_PID="" SILO_PID="" CLUSTER_GATEWAY_PID=""
 SCALE_REDIS_PID="" SCALE_SILO_PIDS=() SCALE_GATEWAY_PIDS=() WRK_PIDS=()
 POLICY_RC_CREATED=""
 SUDO=()
@@ -214,6 +216,7 @@ cleanup() {
     stop_pid "$SCALE_REDIS_PID" 10
     stop_pid "$CLUSTER_GATEWAY_PID" 20
     stop_pid "$EMBEDDED_PID" 20
+    stop_pid "$KESTREL_PID" 10
     stop_pid "$SILO_PID" 20
     stop_pid "$REDIS_PID" 10
     stop_pid "$SLICE_PID" 10
@@ -278,9 +281,12 @@ build_and_copy() {
 $(tail -n 15 "$WORK/logs/build-$name.log")"
 }
 
-log "building (Release) and copying to $WORK/bin: bench/FleetBoot$(has_gateway && echo ", the gateway")$(has_silo && echo ", the silo")"
+log "building (Release) and copying to $WORK/bin: bench/FleetBoot$(has_server kestrel && echo ", bench/KestrelFloor")$(has_gateway && echo ", the gateway")$(has_silo && echo ", the silo")"
 FLEETBOOT_DLL="$(build_and_copy "$REPO_ROOT/bench/FleetBoot/IsoCluster.FleetBoot.csproj" fleetboot)"
-GATEWAY_DLL="" SILO_DLL=""
+GATEWAY_DLL="" SILO_DLL="" KESTREL_DLL=""
+if has_server kestrel; then
+    KESTREL_DLL="$(build_and_copy "$REPO_ROOT/bench/KestrelFloor/IsoCluster.KestrelFloor.csproj" kestrel)"
+fi
 if has_gateway; then
     GATEWAY_DLL="$(build_and_copy "$REPO_ROOT/src/Gateway/IsoCluster.Gateway.csproj" gateway)"
 fi
@@ -335,7 +341,7 @@ PATCH_TEMPLATE="facility={facility} console=ttyAMA0 console=ttyS0 console=tty0 c
 # nginx's workers drop root; they must be able to read the fixture.
 chmod 755 "$WORK" "$WWW"
 
-mapfile -t PORTS < <(fleetboot free-ports --count 24)
+mapfile -t PORTS < <(fleetboot free-ports --count 25)
 ORIGIN_PORT="${PORTS[0]}" SLICE_PORT="${PORTS[1]}" EMBEDDED_PORT="${PORTS[2]}" EMBEDDED_SILO_PORT="${PORTS[3]}"
 EMBEDDED_ORLEANS_GATEWAY_PORT="${PORTS[4]}" REDIS_PORT="${PORTS[5]}" SILO_HTTP_PORT="${PORTS[6]}"
 SILO_PORT="${PORTS[7]}" SILO_GATEWAY_PORT="${PORTS[8]}" CLUSTER_GATEWAY_PORT="${PORTS[9]}"
@@ -346,6 +352,7 @@ SCALE_SILO_PORTS=("${PORTS[14]}" "${PORTS[15]}" "${PORTS[16]}")
 SCALE_SILO_GATEWAY_PORTS=("${PORTS[17]}" "${PORTS[18]}" "${PORTS[19]}")
 SCALE_GATEWAY_PORTS=("${PORTS[20]}" "${PORTS[21]}")
 SCALE_ADMIN_PORTS=("${PORTS[22]}" "${PORTS[23]}")
+KESTREL_PORT="${PORTS[24]}"
 
 # ---- 3. Servers -----------------------------------------------------------------------------------------------
 NGINX_USER=""
@@ -446,6 +453,11 @@ EOF
     SLICE_PID=$!
 fi
 
+if has_server kestrel; then
+    dotnet "$KESTREL_DLL" "$ISO" "http://127.0.0.1:$KESTREL_PORT" </dev/null >"$WORK/logs/kestrel.log" 2>&1 &
+    KESTREL_PID=$!
+fi
+
 # The product flags every silo gets (the embedded gateway hosts one).
 SILO_PRODUCT_ARGS=(
     --iso-upstream-url "$UPSTREAM_URL"
@@ -522,6 +534,11 @@ if has_server nginx-slice; then
         die "the nginx slice cache did not start: $(tail -n 5 "$WORK/nginx-slice/error.log" 2>/dev/null)"
     log "nginx slice cache PID $SLICE_PID on 127.0.0.1:$SLICE_PORT, cache in $CACHE_DIR (tmpfs)"
 fi
+if has_server kestrel; then
+    wait_for_200 "$KESTREL_PID" "http://127.0.0.1:$KESTREL_PORT/iso/ready/hook.iso" 60 -I ||
+        die "bare Kestrel (bench/KestrelFloor) did not start; its log ends: $(tail -n 5 "$WORK/logs/kestrel.log")"
+    log "bare Kestrel PID $KESTREL_PID on 127.0.0.1:$KESTREL_PORT, the ISO in its memory"
+fi
 if has_server iso-embedded; then
     wait_for_200 "$EMBEDDED_PID" "http://127.0.0.1:$EMBEDDED_PORT/health/ready" 120 ||
         die "the embedded gateway is not ready; its log ends:
@@ -567,6 +584,7 @@ server_url() {
     case "$1" in
         direct) echo "$ORIGIN_URL" ;;
         nginx-slice) echo "http://127.0.0.1:$SLICE_PORT" ;;
+        kestrel) echo "http://127.0.0.1:$KESTREL_PORT" ;;
         iso-embedded) echo "http://127.0.0.1:$EMBEDDED_PORT" ;;
         iso-cluster) echo "http://127.0.0.1:$CLUSTER_GATEWAY_PORT" ;;
         iso-scale | iso-scale-gateway-1) echo "http://127.0.0.1:${SCALE_GATEWAY_PORTS[0]}" ;;
@@ -598,6 +616,7 @@ server_processes() {
     case "$1" in
         direct) nginx_pids "$ORIGIN_PID" ;;
         nginx-slice) nginx_pids "$SLICE_PID" ;;
+        kestrel) echo "kestrel:$KESTREL_PID" ;;
         iso-embedded) echo "gateway:$EMBEDDED_PID" ;;
         iso-cluster) echo "gateway:$CLUSTER_GATEWAY_PID"; echo "silo:$SILO_PID" ;;
         iso-scale)
@@ -1057,9 +1076,10 @@ settle() {
 }
 # The JIT keeps optimizing for a while after the first reads (tiered compilation: measured, 300-800 methods a second
 # for the first ~10 s of load, then a trickle), which a server running for days does not pay; nginx has no JIT. So
-# each IsoCluster server first carries wrk's load for a while, half sequential with 64 BMCs, half random with 256.
+# each .NET server (IsoCluster's and bare Kestrel) first carries wrk's load for a while, half sequential with 64 BMCs,
+# half random with 256.
 if [[ -n "$JIT_WARMUP" ]] && ((JIT_WARMUP_S > 0)); then
-    for server in iso-embedded iso-cluster iso-scale; do
+    for server in kestrel iso-embedded iso-cluster iso-scale; do
         has_server "$server" || continue
         log "JIT warm-up of $server, second part: ${JIT_WARMUP_S} s of wrk through it"
         for shape in "seq 64" "rand 256"; do
@@ -1136,20 +1156,25 @@ done
 CACHE_BYTES=0
 [[ -n "$CACHE_DIR" ]] && CACHE_BYTES="$(du -sb "$CACHE_DIR" 2>/dev/null | cut -f1 || echo 0)"
 
-# Adds each load row's ratios against nginx-slice's row of the same load, and iso-scale's against iso-cluster's, in
-# place.
+# Adds to each load row its server CPU per request (microseconds of one core: the figure that least depends on how
+# the client and the server share the cores), its ratios against nginx-slice's row of the same load, IsoCluster's
+# against bare Kestrel's and iso-scale's against iso-cluster's, in place.
 awk -F'\t' '
     function get(line, key,   i, n, parts) { n = split(line, parts, "\t"); for (i = 1; i <= n; i++) if (index(parts[i], key "=") == 1) return substr(parts[i], length(key) + 2); return "" }
     function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2f", a / b) : "" }
     { lines[NR] = $0 }
     $1 == "kind=load" && get($0, "server") == "nginx-slice" { rps[get($0, "load")] = get($0, "rps"); p99[get($0, "load")] = get($0, "p99_ms") }
     $1 == "kind=load" && get($0, "server") == "iso-cluster" { crps[get($0, "load")] = get($0, "rps"); cp99[get($0, "load")] = get($0, "p99_ms") }
+    $1 == "kind=load" && get($0, "server") == "kestrel" { krps[get($0, "load")] = get($0, "rps"); kp99[get($0, "load")] = get($0, "p99_ms") }
     END {
         for (i = 1; i <= NR; i++) {
             line = lines[i]
             if (line ~ /^kind=load\t/) {
-                l = get(line, "load"); r = get(line, "rps"); p = get(line, "p99_ms")
+                l = get(line, "load"); r = get(line, "rps"); p = get(line, "p99_ms"); c = get(line, "server_cpu_pct")
+                line = line "\tserver_cpu_us_per_request=" (r + 0 > 0 && c != "" ? sprintf("%.1f", c * 1e4 / r) : "")
                 line = line "\trps_vs_slice=" ratio(r, rps[l]) "\tp99_vs_slice=" ratio(p, p99[l])
+                if (get(line, "server") ~ /^iso-/)
+                    line = line "\trps_vs_kestrel=" ratio(r, krps[l]) "\tp99_vs_kestrel=" ratio(p, kp99[l])
                 if (get(line, "server") == "iso-scale")
                     line = line "\trps_vs_cluster=" ratio(r, crps[l]) "\tp99_vs_cluster=" ratio(p, cp99[l])
             }
@@ -1161,22 +1186,28 @@ echo
 echo "== slice-cache: IsoCluster vs an nginx slice cache; ISO $ISO_BYTES bytes ($SIZE_MIB MiB), $(nproc) CPUs"
 echo "   built from $COMMIT_NOTE${GATEWAY_ARGS[*]:+; gateway args: ${GATEWAY_ARGS[*]}}${SILO_ARGS[*]:+; silo args: ${SILO_ARGS[*]}}"
 echo "   loads: cache warm; wrk, one connection per BMC, ${WRK_THREADS/#0/one per BMC} threads; ${WARM_S} s warm pass + ${DURATION_S} s measured;"
-echo "   CPU % is of one core (the machine has $(nproc)); RSS is the sum of the server processes' peak (VmHWM) in the run"
-# iso-scale's rows add the vs-cluster column: req/s over iso-cluster's in the same load.
-VS_CLUSTER=""
+echo "   CPU % is of one core (the machine has $(nproc)), us/req the server's CPU microseconds per request; RSS is the sum of"
+echo "   the server processes' peak (VmHWM) in the run"
+# IsoCluster's rows add the vs-kestrel column (req/s over bare Kestrel's in the same load), iso-scale's the vs-cluster
+# column (over iso-cluster's).
+VS_KESTREL="" VS_CLUSTER=""
+has_server kestrel && VS_KESTREL=1
 has_server iso-scale && VS_CLUSTER=1
+[[ -n "$VS_KESTREL" ]] &&
+    echo "   kestrel: bare Kestrel, the gateway's transport, the ISO in memory; vs kes: IsoCluster's req/s over its"
 [[ -n "$VS_CLUSTER" ]] &&
     echo "   iso-scale: 3 silos, 2 gateways, half the BMCs (one wrk) on each; req/s summed, latencies merged; vs clu: over iso-cluster"
-printf "%-13s %-13s %9s %7s ${VS_CLUSTER:+%7s }%8s %8s %7s %7s %7s %7s %8s %6s\n" load server "req/s" "vs slc" \
-    ${VS_CLUSTER:+"vs clu"} "p50 ms" "p99 ms" "p99 vs" "CPU %" "client" "other" "RSS MiB" errors
-awk -F'\t' -v vs_cluster="$VS_CLUSTER" '
+printf "%-13s %-13s %9s %7s ${VS_KESTREL:+%7s }${VS_CLUSTER:+%7s }%8s %8s %7s %7s %7s %7s %7s %8s %6s\n" load server "req/s" \
+    "vs slc" ${VS_KESTREL:+"vs kes"} ${VS_CLUSTER:+"vs clu"} "p50 ms" "p99 ms" "p99 vs" "CPU %" "us/req" "client" "other" "RSS MiB" errors
+awk -F'\t' -v vs_kestrel="$VS_KESTREL" -v vs_cluster="$VS_CLUSTER" '
     function get(line, key,   i, n, parts) { n = split(line, parts, "\t"); for (i = 1; i <= n; i++) if (index(parts[i], key "=") == 1) return substr(parts[i], length(key) + 2); return "" }
     function v(x) { return x == "" ? "n/a" : x }
     $1 == "kind=load" {
         printf "%-13s %-13s %9s %7s ", get($0, "load"), get($0, "server"), v(get($0, "rps")), v(get($0, "rps_vs_slice"))
+        if (vs_kestrel != "") printf "%7s ", get($0, "server") ~ /^iso-/ ? v(get($0, "rps_vs_kestrel")) : ""
         if (vs_cluster != "") printf "%7s ", get($0, "server") == "iso-scale" ? v(get($0, "rps_vs_cluster")) : ""
-        printf "%8s %8s %7s %7s %7s %7s %8s %6s\n", v(get($0, "p50_ms")), v(get($0, "p99_ms")),
-            v(get($0, "p99_vs_slice")), v(get($0, "server_cpu_pct")), v(get($0, "client_cpu_pct")),
+        printf "%8s %8s %7s %7s %7s %7s %7s %8s %6s\n", v(get($0, "p50_ms")), v(get($0, "p99_ms")),
+            v(get($0, "p99_vs_slice")), v(get($0, "server_cpu_pct")), v(get($0, "server_cpu_us_per_request")), v(get($0, "client_cpu_pct")),
             v(get($0, "other_cpu_pct")), v(get($0, "rss_mib")), get($0, "errors")
     }' "$ROWS"
 if [[ -n "$VS_CLUSTER" ]]; then
