@@ -1093,6 +1093,8 @@ if [[ -n "$JIT_WARMUP" ]] && ((JIT_WARMUP_S > 0)); then
             if ((code != 0 || ${errors:-1} > 0)); then
                 FAILED+=("jit-warmup-wrk $server $mode (wrk exit $code, ${errors:-unknown} errors)")
                 TOTAL_ERRORS=$((TOTAL_ERRORS + ${errors:-1}))
+                log "  JIT warm-up wrk through $server ($mode) had errors; the first:"
+                grep -h -E '^WRK_ERROR|rror' "$out"* 2>/dev/null | head -n 5 | sed 's/^/    /' || true
             fi
         done
     done
