@@ -57,6 +57,8 @@ app.Run(async context =>
     response.Headers.AcceptRanges = "bytes";
     response.Headers.ETag = etag;
     response.Headers.LastModified = lastModified;
+    // ASP.NET Core's own Range parser: a few hundred bytes of garbage per request that the gateway's parser does not
+    // make, well under a microsecond of the response's cost.
     long start = 0, end = iso.Length - 1;
     if (RangeHeaderValue.TryParse(context.Request.Headers.Range.ToString(), out var range) && range.Ranges.Count == 1)
     {
