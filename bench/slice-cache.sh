@@ -1196,7 +1196,7 @@ VS_KESTREL="" VS_CLUSTER=""
 has_server kestrel && VS_KESTREL=1
 has_server iso-scale && VS_CLUSTER=1
 [[ -n "$VS_KESTREL" ]] &&
-    echo "   kestrel: bare Kestrel, the gateway's transport, the ISO in memory; vs kes: IsoCluster's req/s over its"
+    echo "   kestrel: bare Kestrel, the gateway's transport, the ISO in memory; vs kes: IsoCluster's req/s over bare Kestrel's"
 [[ -n "$VS_CLUSTER" ]] &&
     echo "   iso-scale: 3 silos, 2 gateways, half the BMCs (one wrk) on each; req/s summed, latencies merged; vs clu: over iso-cluster"
 printf "%-13s %-13s %9s %7s ${VS_KESTREL:+%7s }${VS_CLUSTER:+%7s }%8s %8s %7s %7s %7s %7s %7s %8s %6s\n" load server "req/s" \
