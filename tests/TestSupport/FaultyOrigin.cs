@@ -88,7 +88,11 @@ public enum OriginValidators
 }
 
 /// <summary>One request a <see cref="FaultyOrigin"/> saw, and what it did with it.</summary>
-public sealed record OriginRequest(string Name, string? Range, string? IfMatch, string? IfUnmodifiedSince, int Status, OriginFault? Fault);
+public sealed record OriginRequest(string Name, string? Range, string? IfMatch, string? IfUnmodifiedSince, int Status, OriginFault? Fault)
+{
+    /// <summary>When the origin was done with the request (its answer written, or the client gone); null until then.</summary>
+    public DateTimeOffset? EndedAt { get; internal set; }
+}
 
 /// <summary>
 /// A real HTTP origin on loopback (Kestrel on 127.0.0.1, a free port) serving in-memory ISOs at <c>/iso/{name}</c>, with
@@ -208,6 +212,7 @@ public sealed class FaultyOrigin : IAsyncDisposable
         OriginFault? fault = null;
         var status = 0;
         var recorded = 0;
+        OriginRequest? entry = null;
         var inFlight = Interlocked.Increment(ref _inFlight);
         for (var most = Volatile.Read(ref _mostInFlight); inFlight > most; most = Volatile.Read(ref _mostInFlight))
         {
@@ -220,13 +225,14 @@ public sealed class FaultyOrigin : IAsyncDisposable
         {
             if (Interlocked.Exchange(ref recorded, 1) == 0)
             {
-                _requests.Enqueue(new OriginRequest(
+                entry = new OriginRequest(
                     name,
                     range,
                     request.Headers.IfMatch.ToString() is { Length: > 0 } ifMatch ? ifMatch : null,
                     request.Headers.IfUnmodifiedSince.ToString() is { Length: > 0 } since ? since : null,
                     answered,
-                    fault));
+                    fault);
+                _requests.Enqueue(entry);
             }
         }
 
@@ -251,6 +257,7 @@ public sealed class FaultyOrigin : IAsyncDisposable
         {
             Interlocked.Decrement(ref _inFlight);
             Record(status);
+            entry!.EndedAt = DateTimeOffset.UtcNow;
         }
     }
 
