@@ -115,8 +115,7 @@ public sealed class FaultyOrigin : IAsyncDisposable
     private readonly ConcurrentQueue<OriginRequest> _requests = new();
     private readonly CancellationTokenSource _stopping = new();
     private WebApplication? _app;
-    private int _inFlight;
-    private int _mostInFlight;
+    private readonly ConcurrencyGauge _inFlight = new();
 
     private FaultyOrigin()
     {
@@ -129,10 +128,10 @@ public sealed class FaultyOrigin : IAsyncDisposable
     public IReadOnlyList<OriginRequest> Requests => [.. _requests];
 
     /// <summary>How many requests are under way now.</summary>
-    public int InFlight => Volatile.Read(ref _inFlight);
+    public int InFlight => _inFlight.Current;
 
     /// <summary>The most requests this origin has had under way at once.</summary>
-    public int MostConcurrent => Volatile.Read(ref _mostInFlight);
+    public int MostConcurrent => _inFlight.Most;
 
     /// <summary>The URL prefix every file is served under, for <c>--iso-source-allow</c>.</summary>
     public string Prefix => new Uri(BaseAddress, "iso/").ToString();
@@ -213,11 +212,7 @@ public sealed class FaultyOrigin : IAsyncDisposable
         var status = 0;
         var recorded = 0;
         OriginRequest? entry = null;
-        var inFlight = Interlocked.Increment(ref _inFlight);
-        for (var most = Volatile.Read(ref _mostInFlight); inFlight > most; most = Volatile.Read(ref _mostInFlight))
-        {
-            Interlocked.CompareExchange(ref _mostInFlight, inFlight, most);
-        }
+        _inFlight.Enter();
 
         // Recorded as the response starts, before any body byte reaches the client, so a test that has its answer can
         // count the request; one that never starts (a stall before the headers) is recorded when it ends.
@@ -255,7 +250,7 @@ public sealed class FaultyOrigin : IAsyncDisposable
         }
         finally
         {
-            Interlocked.Decrement(ref _inFlight);
+            _inFlight.Exit();
             Record(status);
             entry!.EndedAt = DateTimeOffset.UtcNow;
         }

@@ -4,6 +4,7 @@ using IsoCluster.Gateway.Caching;
 using IsoCluster.Gateway.Serving;
 using IsoCluster.Grains.Machines;
 using IsoCluster.Grains.SourceIso;
+using IsoCluster.TestSupport;
 
 namespace IsoCluster.Gateway.Tests.Serving;
 
@@ -48,10 +49,9 @@ internal sealed class FakeChunks(byte[] upstream, long[] occurrences, int magicL
     public int Attempts(long index) => _attempts.GetValueOrDefault(index);
 
     /// <summary>The most reads that were in progress at once.</summary>
-    public int MostInFlight => Volatile.Read(ref _mostInFlight);
+    public int MostInFlight => _inFlight.Most;
 
-    private int _inFlight;
-    private int _mostInFlight;
+    private readonly ConcurrencyGauge _inFlight = new();
 
     /// <summary>
     /// When set, every read answers from a buffer of this pool with a reference taken for the caller, as an embedded
@@ -67,24 +67,14 @@ internal sealed class FakeChunks(byte[] upstream, long[] occurrences, int magicL
 
     public async ValueTask<ChunkReadResult> ReadAsync(long index, int offset, int count, CancellationToken cancellationToken)
     {
-        var inFlight = Interlocked.Increment(ref _inFlight);
-        InterlockedMax(ref _mostInFlight, inFlight);
+        _inFlight.Enter();
         try
         {
             return await ReadScriptedAsync(index, offset, count, cancellationToken);
         }
         finally
         {
-            Interlocked.Decrement(ref _inFlight);
-        }
-    }
-
-    private static void InterlockedMax(ref int location, int value)
-    {
-        var seen = Volatile.Read(ref location);
-        while (value > seen && Interlocked.CompareExchange(ref location, value, seen) is var previous && previous != seen)
-        {
-            seen = previous;
+            _inFlight.Exit();
         }
     }
 
